@@ -1,0 +1,115 @@
+"""The avatar: Gaussians bound to body-mesh triangles, the body identity and metadata.
+
+Letters: N Gaussians, V mesh vertices, F triangles, K spherical-harmonics coefficients
+per channel (1, 4, 9, 16 for degree 0..3).
+
+The one invariant (DESIGN.md section 3): every Gaussian is bound to one triangle. Its world
+state is computed from the posed mesh by :func:`core.deform.deform_gaussians`; nothing here
+stores world-space positions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+
+SCHEMA_VERSION = 1
+"""Version of the `.lca` schema this code writes and reads."""
+
+
+@dataclass(frozen=True)
+class GaussianBinding:
+    """Per-Gaussian binding to the body mesh, in the triangle's local frame.
+
+    triangle: (N,) int64 index into the body mesh's triangles.
+    barycentric: (N, 3) barycentric coordinates in the triangle (sum to 1).
+    offset: (N, 3) offset from the barycentric point along (tangent, bitangent, normal),
+        in units of the triangle's size (sqrt of twice its area; see core.deform.frames).
+    rotation: (N, 4) unit quaternion, wxyz, Gaussian -> triangle frame.
+    log_scale: (N, 3) log of the standard deviations in units of the triangle's size.
+    opacity_logit: (N,) logit of the opacity.
+    sh: (N, K, 3) spherical harmonics as in 3DGS PLY files (sRGB-encoded DC terms).
+    part: (N,) int64 body-part index into ``Avatar.part_names``.
+    """
+
+    triangle: Tensor
+    barycentric: Tensor
+    offset: Tensor
+    rotation: Tensor
+    log_scale: Tensor
+    opacity_logit: Tensor
+    sh: Tensor
+    part: Tensor
+
+    @property
+    def count(self) -> int:
+        return int(self.triangle.shape[0])
+
+    @property
+    def sh_degree(self) -> int:
+        return {1: 0, 4: 1, 9: 2, 16: 3}[int(self.sh.shape[1])]
+
+    def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
+        """A copy on ``device``; floating tensors cast to ``dtype`` when given."""
+
+        def move(t: Tensor) -> Tensor:
+            if dtype is not None and t.is_floating_point():
+                return t.to(device=device, dtype=dtype)
+            return t.to(device=device)
+
+        return GaussianBinding(**{name: move(getattr(self, name)) for name in BINDING_FIELDS})
+
+
+BINDING_FIELDS = (
+    "triangle",
+    "barycentric",
+    "offset",
+    "rotation",
+    "log_scale",
+    "opacity_logit",
+    "sh",
+    "part",
+)
+
+
+@dataclass(frozen=True)
+class BodyIdentity:
+    """Which body the avatar is bound to and its shape.
+
+    model: body model id, e.g. "anny" or "smplx".
+    model_version: version of the body model package the binding was made with.
+    shape: shape parameter name -> value (Anny phenotypes in [0, 1], SMPL-X betas).
+    """
+
+    model: str
+    model_version: str
+    shape: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Avatar:
+    """A Gaussian avatar in canonical (rest) pose.
+
+    binding: the Gaussians.
+    body: the body identity.
+    canonical_vertices: (V, 3) float32 body-mesh vertices in the canonical pose and shape,
+        metres, in the frame named by ``frame`` (Z-up for Anny).
+    faces: (F, 3) int64 triangles of the body mesh.
+    part_names: name of each body-part index used by ``binding.part``.
+    up_axis: "Z" or "Y", the up axis of the canonical frame.
+    metadata: free text key -> value (name, how it was made, seed).
+    """
+
+    binding: GaussianBinding
+    body: BodyIdentity
+    canonical_vertices: Tensor
+    faces: Tensor
+    part_names: tuple[str, ...]
+    up_axis: str = "Z"
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return self.binding.count

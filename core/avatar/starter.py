@@ -1,0 +1,203 @@
+"""A starter avatar made from the body model alone (until photo reconstruction exists).
+
+Gaussians are seeded on the canonical body surface, area-weighted, as flat discs in each
+triangle's tangent plane. Anny ships no skin texture, so the colour is a clean neutral skin
+with eyes and mouth from Anny's UV region labels, and a soft studio light baked in (as a
+captured avatar has the light of its capture baked in): a key light, a sky/ground term and a
+cavity term from the mesh, so that shapes read in a render.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ..body.model import BodyModel
+from ..deform.frames import triangle_frames
+from .avatar import Avatar, BodyIdentity, GaussianBinding
+
+SH_C0 = 0.28209479177387814
+"""Degree-0 SH constant: colour = SH_C0 * dc + 0.5."""
+
+SKIN = (0.86, 0.67, 0.56)
+SCLERA = (0.93, 0.92, 0.90)
+IRIS = (0.30, 0.22, 0.16)
+PUPIL = (0.04, 0.04, 0.05)
+MOUTH = (0.45, 0.18, 0.18)
+TONGUE = (0.75, 0.42, 0.42)
+
+
+def sample_surface(
+    vertices: Tensor, faces: Tensor, count: int, generator: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Area-weighted, stratified samples on a mesh.
+
+    Each triangle gets floor(count * area share) samples, and the remaining ones go to
+    triangles drawn by their leftover share, so the density is even (no clumps and holes as
+    with independent draws); positions inside a triangle are uniform.
+    vertices: (V, 3); faces: (F, 3). Returns triangle (count,) int64 and barycentric (count, 3).
+    """
+    v0, v1, v2 = (vertices[faces[:, i]] for i in range(3))
+    area = 0.5 * torch.linalg.cross(v1 - v0, v2 - v0).norm(dim=-1).double()
+    expected = area / area.sum() * count
+    base = expected.floor().long()
+    leftover = count - int(base.sum())
+    if leftover > 0:
+        extra = torch.multinomial(expected - base, leftover, replacement=False, generator=generator)
+        base[extra] += 1
+    triangle = torch.repeat_interleave(torch.arange(faces.shape[0]), base)
+    u = torch.rand(count, 2, generator=generator, dtype=torch.float64)
+    su = u[:, 0].sqrt()
+    barycentric = torch.stack((1 - su, su * (1 - u[:, 1]), su * u[:, 1]), dim=-1)
+    return triangle, barycentric.float()
+
+
+def vertex_normals(vertices: Tensor, faces: Tensor) -> Tensor:
+    """(V, 3) area-weighted vertex normals."""
+    v0, v1, v2 = (vertices[faces[:, i]] for i in range(3))
+    face_normal = torch.linalg.cross(v1 - v0, v2 - v0)
+    normals = torch.zeros_like(vertices)
+    for i in range(3):
+        normals.index_add_(0, faces[:, i], face_normal)
+    return normals / normals.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def cavity(vertices: Tensor, faces: Tensor, normals: Tensor, iterations: int = 12) -> Tensor:
+    """(V,) in [0, 1]: how far each vertex sits inside a concavity (1 = deep), from the
+    offset of its smoothed neighbourhood along the normal."""
+    V = vertices.shape[0]
+    edges = torch.cat([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    edges = torch.cat([edges, edges.flip(1)])
+    degree = torch.zeros(V).index_add_(0, edges[:, 0], torch.ones(edges.shape[0]))
+
+    def smooth(x: Tensor) -> Tensor:
+        total = torch.zeros_like(x).index_add_(0, edges[:, 0], x[edges[:, 1]])
+        return total / degree.clamp_min(1).reshape((-1,) + (1,) * (x.ndim - 1))
+
+    centroid = vertices
+    for _ in range(iterations):
+        centroid = smooth(centroid)
+    depth = ((centroid - vertices) * normals).sum(-1)  # > 0 inside a concavity
+    scale = depth.abs().quantile(0.98).clamp_min(1e-6)
+    return (depth / scale).clamp(0, 1)
+
+
+def studio_light(normals: Tensor, cavities: Tensor) -> Tensor:
+    """(V,) brightness of a soft studio light in the canonical frame (Z-up, facing -Y)."""
+    lights = torch.tensor(
+        [
+            [-0.35, -0.75, 0.55, 0.50],  # key: front, above, from the left
+            [0.60, -0.50, 0.10, 0.18],  # fill: front right
+            [0.20, 0.80, 0.50, 0.30],  # back light, so the back reads too
+        ]
+    )
+    directions = lights[:, :3] / lights[:, :3].norm(dim=-1, keepdim=True)
+    diffuse = ((normals @ directions.T).clamp_min(0) * lights[:, 3]).sum(-1)
+    sky = 0.42 + 0.10 * normals[:, 2]
+    return (sky + diffuse) * (1 - 0.45 * cavities)
+
+
+def starter_colours(
+    body: BodyModel,
+    vertices: Tensor,
+    triangle: Tensor,
+    barycentric: Tensor,
+    regions: tuple[tuple[str, ...], Tensor] | None,
+) -> Tensor:
+    """(N, 3) sRGB colours of the Gaussians: skin, eyes and mouth, lit."""
+    faces = body.triangles
+    normals = vertex_normals(vertices, faces)
+    light = studio_light(normals, cavity(vertices, faces, normals))
+    corner_light = light[faces[triangle]]  # (N, 3 corners)
+    brightness = (corner_light * barycentric).sum(-1, keepdim=True)
+    colour = torch.tensor(SKIN).expand(triangle.shape[0], 3).clone()
+    if regions is not None:
+        names, tri_region = regions
+        region = tri_region[triangle]
+        points = (vertices[faces[triangle]] * barycentric[..., None]).sum(1)
+        for name, value in (("mouth_cavity", MOUTH), ("tongue", TONGUE)):
+            if name in names:
+                colour[region == names.index(name)] = torch.tensor(value)
+        for side in ("L", "R"):
+            if f"eye_front.{side}" not in names:
+                continue
+            mask = region == names.index(f"eye_front.{side}")
+            if not mask.any():
+                continue
+            colour[mask] = _eye_colours(points[mask])
+    return (colour * brightness).clamp(0, 1)
+
+
+def _eye_colours(points: Tensor) -> Tensor:
+    """Sclera, iris and pupil of one eye's front hemisphere (N, 3), by the distance across
+    the gaze axis (-Y) from the hemisphere's centre."""
+    centre = points.mean(dim=0)
+    across = (points - centre)[:, [0, 2]].norm(dim=-1)
+    colour = torch.tensor(SCLERA).expand(points.shape[0], 3).clone()
+    colour[across < 0.0060] = torch.tensor(IRIS)
+    colour[across < 0.0025] = torch.tensor(PUPIL)
+    return colour
+
+
+def make_starter_avatar(
+    body: BodyModel,
+    count: int = 120_000,
+    seed: int = 0,
+    regions: tuple[tuple[str, ...], Tensor] | None = None,
+    name: str = "starter",
+) -> Avatar:
+    """A canonical-pose avatar of ``count`` Gaussians on ``body``'s default shape.
+
+    regions: optional UV region labels (names, (F,) index), e.g. from
+    :func:`core.body.anny_body.anny_uv_regions`, used for eye and mouth colours.
+    """
+    if count < 1:
+        raise ValueError(f"count must be positive, got {count}.")
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        vertices = body.forward().vertices[0].float().cpu()
+    faces = body.triangles.cpu()
+    triangle, barycentric = sample_surface(vertices, faces, count, generator)
+
+    frames = triangle_frames(vertices[None], faces)
+    size = frames.size[0, triangle]  # (N,)
+    area = 0.5 * frames.size[0] ** 2
+    spacing = math.sqrt(float(area.sum()) / count)
+    # Flat discs: wide in the tangent plane, thin along the normal; relative to the triangle.
+    tangent = torch.full((count,), 0.9 * spacing)
+    log_tangent = torch.log(tangent / size)
+    log_scale = torch.stack((log_tangent, log_tangent, log_tangent + math.log(0.15)), dim=-1)
+    spin = torch.rand(count, generator=generator) * math.pi  # random in-plane rotation
+    rotation = torch.stack(
+        (torch.cos(spin / 2), torch.zeros(count), torch.zeros(count), torch.sin(spin / 2)), -1
+    )
+    colours = starter_colours(body, vertices, triangle, barycentric, regions)
+    sh = ((colours - 0.5) / SH_C0)[:, None, :]
+    part = body.vertex_parts.cpu()[faces[triangle, 0]]
+
+    binding = GaussianBinding(
+        triangle=triangle,
+        barycentric=barycentric,
+        offset=torch.zeros(count, 3),
+        rotation=rotation,
+        log_scale=log_scale.float(),
+        opacity_logit=torch.full((count,), math.log(0.97 / 0.03)),
+        sh=sh.float(),
+        part=part,
+    )
+    shape = body.default_shape(1)[0].tolist()
+    return Avatar(
+        binding=binding,
+        body=BodyIdentity(
+            model=body.name,
+            model_version=body.version,
+            shape={p.name: float(v) for p, v in zip(body.shape_parameters, shape, strict=True)},
+        ),
+        canonical_vertices=vertices,
+        faces=faces,
+        part_names=tuple(body.part_names),
+        up_axis=body.up_axis,
+        metadata={"name": name, "made_by": "lca starter", "seed": str(seed)},
+    )

@@ -1,0 +1,103 @@
+"""`lca bench`: speed figures with ratios against the targets (never asserted in tests).
+
+Each figure is the median of ``--repeats`` timed runs after one untimed warm-up run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from collections.abc import Callable
+
+import torch
+
+DEFORM_TARGET_S = 0.005
+"""Deform 100k Gaussians on CPU (issue 3)."""
+RENDER_TARGET_S = 3.0
+"""Render 1920x1080 with 200k Gaussians on CPU (issue 3)."""
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
+    """(median, min) wall seconds of ``fn`` over ``repeats`` runs, after one warm-up."""
+    fn()
+    times = []
+    for _ in range(max(repeats, 1)):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), min(times)
+
+
+def machine() -> str:
+    return (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch "
+            f"threads, torch {torch.__version__}, Python {platform.python_version()}")
+
+
+def _starter(count: int):
+    from .avatar.starter import make_starter_avatar
+    from .body.anny_body import AnnyBody
+
+    body = AnnyBody()
+    return body, make_starter_avatar(body, count=count)
+
+
+def bench_deform(counts: list[int], repeats: int) -> None:
+    from .body.poses import parse_pose
+    from .deform import deform_gaussians
+
+    for count in counts:
+        body, avatar = _starter(count)
+        vertices = avatar.canonical_vertices[None]
+        with torch.no_grad():
+            med, best = median_seconds(
+                lambda: deform_gaussians(vertices, avatar.faces, avatar.binding), repeats
+            )
+            pose = parse_pose(body, "arm-raise+finger-curl+jaw-open")
+            rot, expr, trans = pose.rotations[None], pose.expression[None], pose.translation[None]
+            body_med, _ = median_seconds(lambda: body.forward(None, rot, expr, trans), repeats)
+        print(f"deform {count:>9,} Gaussians: median {med * 1e3:7.2f} ms (min {best * 1e3:.2f}); "
+              f"target {DEFORM_TARGET_S * 1e3:.0f} ms -> {med / DEFORM_TARGET_S:.2f}x of budget; "
+              f"body forward {body_med * 1e3:.2f} ms")
+
+
+def bench_render(counts: list[int], sizes: list[str], repeats: int, backend: str) -> None:
+    from .posing import avatar_scene
+    from .render import render
+    from .views import camera_for, parse_size
+
+    for count in counts:
+        _, avatar = _starter(count)
+        scene = avatar_scene(avatar)
+        for size in sizes:
+            width, height = parse_size(size)
+            camera = camera_for("front", scene.means, avatar.binding.part, avatar.part_names,
+                                width, height)
+            with torch.no_grad():
+                med, best = median_seconds(lambda: render(scene, camera, backend=backend), repeats)
+            ratio = med / RENDER_TARGET_S
+            print(f"render {width}x{height} {count:>9,} Gaussians ({backend}): median {med:6.3f} s "
+                  f"(min {best:.3f}, {1 / med:5.2f} FPS); 3 s budget -> {ratio:.2f}x")
+
+
+def bench_io(counts: list[int], repeats: int) -> None:
+    from .avatar.benchmark import bench_io as run_io
+
+    for count in counts:
+        r = run_io(count=count, repeats=repeats)
+        print(f"io {r.count:>9,} Gaussians: file {r.file_bytes / 1e6:.1f} MB, write median "
+              f"{r.write_s * 1e3:.1f} ms, read median {r.read_s * 1e3:.1f} ms "
+              f"({r.file_bytes / 1e6 / r.read_s:.0f} MB/s read)")
+
+
+def run(args: argparse.Namespace) -> int:
+    print(f"machine: {machine()}")
+    if args.what == "deform":
+        bench_deform(args.count or [100_000, 200_000], args.repeats)
+    elif args.what == "render":
+        bench_render(args.count or [100_000, 200_000], args.size or ["512x512", "1920x1080"],
+                     args.repeats, args.backend)
+    else:
+        bench_io(args.count or [200_000], args.repeats)
+    return 0

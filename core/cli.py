@@ -1,0 +1,235 @@
+"""The `lca` command.
+
+Every command has --help. Bad input ends with one sentence on stderr and exit code 2; no
+traceback (set LCA_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .errors import LcaError
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _background(text: str) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(0.0 <= v <= 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"'{text}' is not R,G,B with values in 0..1")
+    return values  # type: ignore[return-value]
+
+
+def _body_for(avatar, smplx_dir):
+    from .body import load_body_model
+
+    return load_body_model(avatar.body.model, smplx_dir=smplx_dir)
+
+
+def _posed_vertices(avatar, pose_spec: str, smplx_dir):
+    """(V, 3) vertices of the avatar in ``pose_spec``; 'rest' needs no body model."""
+    if pose_spec == "rest":
+        return avatar.canonical_vertices
+    from .body.poses import parse_pose
+    from .posing import posed_vertices
+
+    body = _body_for(avatar, smplx_dir)
+    return posed_vertices(avatar, body, [parse_pose(body, pose_spec)])[0]
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .avatar.lca_file import load_lca
+    from .fileio import ensure_writable_dir
+    from .images import write_passes
+    from .posing import avatar_scene
+    from .render import render
+    from .views import camera_for, parse_size
+
+    width, height = parse_size(args.size)
+    out_dir = ensure_writable_dir(Path(args.out))
+    avatar = load_lca(args.avatar)
+    scene = avatar_scene(avatar, _posed_vertices(avatar, args.pose, args.smplx_dir))
+    cameras = args.camera or ["front"]
+    start = time.perf_counter()
+    for spec in cameras:
+        camera = camera_for(spec, scene.means, avatar.binding.part, avatar.part_names, width, height)
+        result = render(scene, camera, background=args.background, backend=args.backend)
+        stem = Path(spec).stem if spec.endswith(".json") else spec.replace(":", "_")
+        paths = write_passes(result, out_dir, stem, len(avatar.part_names))
+        print(f"{spec}: wrote {', '.join(p.name for p in paths)}")
+    print(f"Rendered {len(cameras)} view(s) in {time.perf_counter() - start:.2f} s to {out_dir}")
+    return 0
+
+
+def cmd_export_ply(args: argparse.Namespace) -> int:
+    from .avatar.lca_file import load_lca
+    from .avatar.ply import export_avatar_ply
+
+    avatar = load_lca(args.avatar)
+    vertices = None if args.pose == "rest" else _posed_vertices(avatar, args.pose, args.smplx_dir)
+    export_avatar_ply(avatar, args.output, vertices=vertices)
+    print(f"Wrote {avatar.count:,} Gaussians ({args.pose} pose) to {args.output}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    if args.avatar is not None:
+        from .avatar.lca_file import load_lca
+
+        avatar = load_lca(args.avatar)
+        lo = avatar.canonical_vertices.min(0).values.tolist()
+        hi = avatar.canonical_vertices.max(0).values.tolist()
+        print(f"file:          {args.avatar}")
+        print(f"name:          {avatar.metadata.get('name', '')}")
+        print(f"gaussians:     {avatar.count:,} (SH degree {avatar.binding.sh_degree})")
+        print(f"body:          {avatar.body.model} {avatar.body.model_version}")
+        shape = ", ".join(f"{k}={v:g}" for k, v in avatar.body.shape.items())
+        print(f"shape:         {shape}")
+        mesh = f"{avatar.canonical_vertices.shape[0]:,} vertices"
+        print(f"mesh:          {mesh}, {avatar.faces.shape[0]:,} triangles, up {avatar.up_axis}")
+        box = " x ".join(f"{b - a:.3f}" for a, b in zip(lo, hi, strict=True))
+        print(f"size (m):      {box}")
+        print(f"parts:         {', '.join(avatar.part_names)}")
+        for key, value in sorted(avatar.metadata.items()):
+            print(f"meta.{key}: {value}")
+    if args.bones or args.expressions:
+        from .body import load_body_model
+
+        body = load_body_model(args.body, smplx_dir=args.smplx_dir)
+        if args.bones:
+            print(f"{len(body.bone_names)} bones: {' '.join(body.bone_names)}")
+        if args.expressions:
+            print(f"{len(body.expression_names)} expressions: {' '.join(body.expression_names)}")
+    if args.avatar is None and not (args.bones or args.expressions):
+        raise LcaError("Nothing to show; give an avatar file, --bones or --expressions.")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import bench
+
+    return bench.run(args)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    result = run_demo(Path(args.out), count=args.count, frames=args.frames, size=args.size,
+                      seed=args.seed)
+    print(f"Demo written to {args.out} in {result.seconds:.1f} s:")
+    print(f"  {result.avatar.name}, {result.ply.name}, {len(result.turntable)} turntable views, "
+          f"{len(result.animation)} animation frames, turntable.gif, animation.gif")
+    return 0
+
+
+def cmd_warm(args: argparse.Namespace) -> int:
+    from .body.anny_body import AnnyBody, anny_cache_dir, anny_cache_is_warm
+
+    if anny_cache_is_warm():
+        print(f"Anny cache is ready in {anny_cache_dir()}")
+    else:
+        print(f"Building the Anny body model cache in {anny_cache_dir()} (once, about 40 s) ...",
+              flush=True)
+    start = time.perf_counter()
+    AnnyBody().forward()
+    print(f"Anny body model ready ({time.perf_counter() - start:.1f} s).")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lca", description="Gaussian avatars from photos: render, export, inspect, bench."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, help_text: str, func) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.set_defaults(func=func)
+        return p
+
+    def smplx_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--smplx-dir", help="folder with your licensed smplx/SMPLX_NEUTRAL.npz")
+
+    p = add("render", "Render an avatar in a pose to colour, depth, normal and part passes.",
+            cmd_render)
+    p.add_argument("avatar", help="the .lca avatar file")
+    p.add_argument("--pose", default="rest",
+                   help="preset(s) joined by '+', e.g. arm-raise+finger-curl+jaw-open, "
+                        "or a pose .json file (default: rest)")
+    p.add_argument("--camera", action="append",
+                   help="front, back, left, right, three-quarter, orbit:AZ[:EL], face, hand.L, "
+                        "hand.R or a camera .json; repeat for several views (default: front)")
+    p.add_argument("--size", default="512x512", help="WIDTHxHEIGHT (default 512x512)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--background", type=_background, default=(0.0, 0.0, 0.0),
+                   help="R,G,B in 0..1, sRGB (default 0,0,0)")
+    p.add_argument("--backend", choices=("auto", "torch", "gsplat"), default="auto")
+    smplx_option(p)
+
+    p = add("export-ply", "Export an avatar's Gaussians as a standard 3DGS PLY.", cmd_export_ply)
+    p.add_argument("avatar", help="the .lca avatar file")
+    p.add_argument("-o", "--output", required=True, help="the .ply file to write")
+    p.add_argument("--pose", default="rest", help="rest (default), preset(s) or a pose .json")
+    smplx_option(p)
+
+    p = add("info", "Describe an avatar file, or list the body model's bones and expressions.",
+            cmd_info)
+    p.add_argument("avatar", nargs="?", help="the .lca avatar file")
+    p.add_argument("--bones", action="store_true", help="list the body model's bone names")
+    p.add_argument("--expressions", action="store_true", help="list the expression names")
+    p.add_argument("--body", default="anny", choices=("anny", "smplx"))
+    smplx_option(p)
+
+    p = add("bench", "Measure speed: deform, render or io; prints figures and ratios.", cmd_bench)
+    p.add_argument("what", choices=("deform", "render", "io"))
+    p.add_argument("--count", type=int, action="append",
+                   help="Gaussian count; repeat for several (defaults per benchmark)")
+    p.add_argument("--size", action="append", help="WIDTHxHEIGHT for render; repeatable")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported")
+    p.add_argument("--backend", choices=("auto", "torch", "gsplat"), default="torch")
+
+    p = add("demo", "Make a starter avatar and render a turntable and an animation.", cmd_demo)
+    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.add_argument("--count", type=int, default=120_000, help="Gaussians (default 120000)")
+    p.add_argument("--frames", type=int, default=24, help="animation frames (default 24)")
+    p.add_argument("--size", type=int, default=512, help="full-body image size (default 512)")
+    p.add_argument("--seed", type=int, default=0)
+
+    add("warm", "Build the Anny body model's cache (done once by `make`).", cmd_warm)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except LcaError as err:
+        print(f"lca: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("lca: interrupted; no partial files were left behind.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # a bug, not bad input: say so in one sentence
+        if os.environ.get("LCA_DEBUG"):
+            raise
+        print(f"lca: internal error ({type(err).__name__}: {err}); rerun with LCA_DEBUG=1 "
+              "and report the traceback.", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""The one entry point: ``render(scene, camera)`` -> passes, on a chosen backend."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor
+
+from ..errors import LcaError
+from .torch_backend import render_torch
+from .types import Camera, RenderResult, SplatScene
+
+BACKENDS = ("auto", "torch", "gsplat")
+
+
+def _check_scene(scene: SplatScene) -> None:
+    """Raise ValueError unless the scene's tensors share a float dtype and device, all finite."""
+    dtype, device = scene.means.dtype, scene.means.device
+    if not dtype.is_floating_point:
+        raise ValueError(f"SplatScene.means must be a float tensor, got {dtype}.")
+    tensors = {
+        "means": scene.means,
+        "quats": scene.quats,
+        "scales": scene.scales,
+        "opacities": scene.opacities,
+        "sh": scene.sh,
+    }
+    for name, tensor in tensors.items():
+        if tensor.dtype != dtype or tensor.device != device:
+            raise ValueError(
+                f"SplatScene.{name} is {tensor.dtype} on {tensor.device}; every tensor of the "
+                f"scene must be {dtype} on {device}."
+            )
+        if not bool(torch.isfinite(tensor).all()):
+            raise ValueError(f"SplatScene.{name} has NaN or infinite values; fix the avatar.")
+    if scene.parts is not None and scene.parts.device != device:
+        raise ValueError(f"SplatScene.parts is on {scene.parts.device}; it must be on {device}.")
+
+
+def _checked_camera(camera: Camera, dtype: torch.dtype, device: torch.device) -> Camera:
+    """The camera with its tensors in the scene's dtype and device, checked to be finite."""
+    for name in ("K", "world_to_camera"):
+        if not bool(torch.isfinite(getattr(camera, name)).all()):
+            raise ValueError(f"Camera.{name} has NaN or infinite values.")
+    if not 0 < camera.near < camera.far:
+        raise ValueError(
+            f"Camera near/far must satisfy 0 < near < far, got {camera.near}, {camera.far}."
+        )
+    return Camera(
+        K=camera.K.to(dtype=dtype, device=device),
+        world_to_camera=camera.world_to_camera.to(dtype=dtype, device=device),
+        width=camera.width,
+        height=camera.height,
+        near=camera.near,
+        far=camera.far,
+    )
+
+
+def render(
+    scene: SplatScene,
+    camera: Camera,
+    *,
+    background: Tensor | Sequence[float] = (0.0, 0.0, 0.0),
+    backend: str = "auto",
+    tile_size: int = 16,
+) -> RenderResult:
+    """Render the passes of ``scene`` seen by ``camera`` (shapes in core.render.types).
+
+    background: (3,) sRGB-encoded colour behind the splats. backend: "torch" (the
+    differentiable reference, any device), "gsplat" (CUDA) or "auto" (torch for now).
+    tile_size: tile edge in pixels (the torch backend's image does not depend on it).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}.")
+    if tile_size < 1:
+        raise ValueError(f"tile_size must be positive, got {tile_size}.")
+    _check_scene(scene)
+    dtype, device = scene.means.dtype, scene.means.device
+    bg = torch.as_tensor(background, dtype=dtype, device=device)
+    if tuple(bg.shape) != (3,) or not bool(torch.isfinite(bg).all()):
+        raise ValueError(f"background must be 3 finite numbers, got {tuple(bg.shape)} values.")
+    camera = _checked_camera(camera, dtype, device)
+    if backend == "gsplat":
+        if not torch.cuda.is_available():
+            raise LcaError("The gsplat backend needs an NVIDIA GPU with CUDA; use --backend torch.")
+        raise LcaError("The gsplat backend is not built yet; use --backend torch.")
+    return render_torch(scene, camera, bg, tile_size=tile_size)

@@ -1,0 +1,58 @@
+"""Small seeded synthetic avatars and checks shared by the tests."""
+
+from __future__ import annotations
+
+import torch
+
+from core.avatar import Avatar, BodyIdentity, GaussianBinding
+
+PART_NAMES = ("torso", "head", "left_hand", "right_hand")
+
+
+def octahedron() -> tuple[torch.Tensor, torch.Tensor]:
+    """vertices (6, 3) float32 (unit octahedron, Z up), faces (8, 3) int64, outward normals."""
+    vertices = torch.tensor(
+        [[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]],
+        dtype=torch.float32,
+    )
+    faces = torch.tensor(
+        [[0, 2, 4], [2, 1, 4], [1, 3, 4], [3, 0, 4], [2, 0, 5], [1, 2, 5], [3, 1, 5], [0, 3, 5]],
+        dtype=torch.int64,
+    )
+    return vertices, faces
+
+
+def tiny_avatar(n: int = 64, sh_degree: int = 1, seed: int = 0) -> Avatar:
+    """A seeded avatar of ``n`` random, valid Gaussians bound to an octahedron."""
+    g = torch.Generator().manual_seed(seed)
+    vertices, faces = octahedron()
+    bary = -torch.log(torch.rand(n, 3, generator=g).clamp_min(1e-6))
+    rot = torch.randn(n, 4, generator=g)
+    binding = GaussianBinding(
+        triangle=torch.randint(0, faces.shape[0], (n,), generator=g),
+        barycentric=bary / bary.sum(-1, keepdim=True),
+        offset=0.05 * torch.randn(n, 3, generator=g),
+        rotation=rot / rot.norm(dim=-1, keepdim=True),
+        log_scale=0.2 * torch.randn(n, 3, generator=g) - 3.0,
+        opacity_logit=torch.randn(n, generator=g),
+        sh=0.5 * torch.randn(n, (sh_degree + 1) ** 2, 3, generator=g),
+        part=torch.randint(0, len(PART_NAMES), (n,), generator=g),
+    )
+    return Avatar(
+        binding=binding,
+        body=BodyIdentity(model="anny", model_version="0.6.2", shape={"age": 0.5, "mass": 0.25}),
+        canonical_vertices=vertices,
+        faces=faces,
+        part_names=PART_NAMES,
+        up_axis="Z",
+        metadata={"name": "tiny", "seed": str(seed)},
+    )
+
+
+def assert_one_sentence(err: BaseException, path) -> None:
+    """``err`` is one sentence that names ``path`` (by its full path) and ends with a full stop."""
+    message = str(err)
+    assert str(path) in message, message
+    rest = message.replace(str(path), "PATH")
+    assert "\n" not in rest and rest.endswith("."), message
+    assert ". " not in rest and "; " in rest, message
