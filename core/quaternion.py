@@ -9,10 +9,11 @@ import torch
 from torch import Tensor
 
 
-def quat_multiply(a: Tensor, b: Tensor) -> Tensor:
-    """Hamilton product a * b of quaternions (..., 4) wxyz; rotation b first, then a."""
-    aw, ax, ay, az = a.unbind(-1)
-    bw, bx, by, bz = b.unbind(-1)
+def quat_multiply(a: Tensor, b: Tensor, dim: int = -1) -> Tensor:
+    """Hamilton product a * b of quaternions wxyz along ``dim`` (size 4); rotation b first,
+    then a. Shapes broadcast."""
+    aw, ax, ay, az = a.unbind(dim)
+    bw, bx, by, bz = b.unbind(dim)
     return torch.stack(
         (
             aw * bw - ax * bx - ay * by - az * bz,
@@ -20,7 +21,7 @@ def quat_multiply(a: Tensor, b: Tensor) -> Tensor:
             aw * by - ax * bz + ay * bw + az * bx,
             aw * bz + ax * by - ay * bx + az * bw,
         ),
-        dim=-1,
+        dim=dim,
     )
 
 

@@ -38,7 +38,12 @@ def test_static_description_is_consistent(anny_body):
     assert torch.allclose(weights.sum(1), torch.ones(V), atol=1e-4)
     assert anny_body.uvs.shape == (faces.shape[0], 3, 2)
     assert [p.name for p in anny_body.shape_parameters] == [
-        "gender", "age", "muscle", "weight", "height", "proportions",
+        "gender",
+        "age",
+        "muscle",
+        "weight",
+        "height",
+        "proportions",
     ]
     assert anny_body.vertex_parts.shape == (V,)
     # Every part is used by some vertex.

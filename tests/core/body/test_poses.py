@@ -46,11 +46,15 @@ def test_arm_raise_lifts_the_left_hand_above_the_head(anny_body):
 
 def test_json_pose_file(anny_body, tmp_path):
     path = tmp_path / "pose.json"
-    path.write_text(json.dumps({
-        "bones": {"lowerarm01.R": [0, 0, 90]},
-        "expression": {"eyeBlinkLeft": 1.0},
-        "translation": [0, 0, 0.1],
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "bones": {"lowerarm01.R": [0, 0, 90]},
+                "expression": {"eyeBlinkLeft": 1.0},
+                "translation": [0, 0, 0.1],
+            }
+        )
+    )
     pose = parse_pose(anny_body, str(path))
     i = anny_body.bone_names.index("lowerarm01.R")
     assert pose.rotations[i, 2].item() == pytest.approx(torch.pi / 2)

@@ -1,0 +1,60 @@
+import pytest
+import torch
+
+from core.avatar.starter import SH_C0, make_starter_avatar, sample_surface
+from core.deform.frames import triangle_frames
+
+
+@pytest.fixture(scope="module")
+def starter(anny_body):
+    from core.body.anny_body import anny_uv_regions
+
+    return make_starter_avatar(
+        anny_body, count=100_000, seed=3, regions=anny_uv_regions(anny_body.uvs)
+    )
+
+
+def test_sampling_is_area_weighted_and_stratified():
+    # Two triangles, the second with 3x the area of the first.
+    vertices = torch.tensor(
+        [[0, 0, 0], [1, 0, 0], [0, 1, 0], [3, 0, 0], [0, 3, 0]], dtype=torch.float32
+    )
+    faces = torch.tensor([[0, 1, 2], [0, 3, 4]])
+    areas = torch.tensor([0.5, 4.5])
+    g = torch.Generator().manual_seed(0)
+    triangle, bary = sample_surface(vertices, faces, 1000, g)
+    counts = torch.bincount(triangle, minlength=2).float()
+    assert torch.allclose(counts, 1000 * areas / areas.sum(), atol=1.0)
+    assert torch.allclose(bary.sum(-1), torch.ones(1000))
+    assert (bary >= 0).all()
+
+
+def test_starter_covers_the_body(anny_body, starter):
+    assert starter.count == 100_000
+    assert starter.body.model == "anny"
+    assert set(starter.body.shape) == {p.name for p in anny_body.shape_parameters}
+    # Every part of the body carries Gaussians.
+    assert set(starter.binding.part.tolist()) == set(range(len(starter.part_names)))
+    # Density follows area: triangles' counts track their area share.
+    frames = triangle_frames(starter.canonical_vertices[None], starter.faces)
+    area = 0.5 * frames.size[0] ** 2
+    counts = torch.bincount(starter.binding.triangle, minlength=area.shape[0]).float()
+    expected = area / area.sum() * starter.count
+    assert (counts - expected).abs().max() <= 1.0
+
+
+def test_starter_colours_are_skin_with_dark_pupils(starter):
+    colour = starter.binding.sh[:, 0] * SH_C0 + 0.5
+    assert colour.min() >= 0 and colour.max() <= 1
+    median = colour.median(dim=0).values
+    assert median[0] > median[1] > median[2]  # skin: red > green > blue
+    eyes = starter.binding.part == starter.part_names.index("eyes")
+    assert colour[eyes].sum(-1).min() < 0.3  # some pupil/iris Gaussians are dark
+
+
+def test_same_seed_same_avatar(anny_body):
+    a = make_starter_avatar(anny_body, count=5_000, seed=7)
+    b = make_starter_avatar(anny_body, count=5_000, seed=7)
+    c = make_starter_avatar(anny_body, count=5_000, seed=8)
+    assert torch.equal(a.binding.barycentric, b.binding.barycentric)
+    assert not torch.equal(a.binding.barycentric, c.binding.barycentric)
