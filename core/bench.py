@@ -10,6 +10,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 
 import torch
 
@@ -31,8 +32,10 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, float
 
 
 def machine() -> str:
-    return (f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch "
-            f"threads, torch {torch.__version__}, Python {platform.python_version()}")
+    return (
+        f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} torch "
+        f"threads, torch {torch.__version__}, Python {platform.python_version()}"
+    )
 
 
 def _starter(count: int):
@@ -52,14 +55,16 @@ def bench_deform(counts: list[int], repeats: int) -> None:
         vertices = avatar.canonical_vertices[None]
         with torch.no_grad():
             med, best = median_seconds(
-                lambda: deform_gaussians(vertices, avatar.faces, avatar.binding), repeats
+                partial(deform_gaussians, vertices, avatar.faces, avatar.binding), repeats
             )
             pose = parse_pose(body, "arm-raise+finger-curl+jaw-open")
             rot, expr, trans = pose.rotations[None], pose.expression[None], pose.translation[None]
-            body_med, _ = median_seconds(lambda: body.forward(None, rot, expr, trans), repeats)
-        print(f"deform {count:>9,} Gaussians: median {med * 1e3:7.2f} ms (min {best * 1e3:.2f}); "
-              f"target {DEFORM_TARGET_S * 1e3:.0f} ms -> {med / DEFORM_TARGET_S:.2f}x of budget; "
-              f"body forward {body_med * 1e3:.2f} ms")
+            body_med, _ = median_seconds(partial(body.forward, None, rot, expr, trans), repeats)
+        print(
+            f"deform {count:>9,} Gaussians: median {med * 1e3:7.2f} ms (min {best * 1e3:.2f}); "
+            f"target {DEFORM_TARGET_S * 1e3:.0f} ms -> {med / DEFORM_TARGET_S:.2f}x of budget; "
+            f"body forward {body_med * 1e3:.2f} ms"
+        )
 
 
 def bench_render(counts: list[int], sizes: list[str], repeats: int, backend: str) -> None:
@@ -72,13 +77,16 @@ def bench_render(counts: list[int], sizes: list[str], repeats: int, backend: str
         scene = avatar_scene(avatar)
         for size in sizes:
             width, height = parse_size(size)
-            camera = camera_for("front", scene.means, avatar.binding.part, avatar.part_names,
-                                width, height)
+            camera = camera_for(
+                "front", scene.means, avatar.binding.part, avatar.part_names, width, height
+            )
             with torch.no_grad():
-                med, best = median_seconds(lambda: render(scene, camera, backend=backend), repeats)
+                med, best = median_seconds(partial(render, scene, camera, backend=backend), repeats)
             ratio = med / RENDER_TARGET_S
-            print(f"render {width}x{height} {count:>9,} Gaussians ({backend}): median {med:6.3f} s "
-                  f"(min {best:.3f}, {1 / med:5.2f} FPS); 3 s budget -> {ratio:.2f}x")
+            print(
+                f"render {width}x{height} {count:>9,} Gaussians ({backend}): median {med:6.3f} s "
+                f"(min {best:.3f}, {1 / med:5.2f} FPS); 3 s budget -> {ratio:.2f}x"
+            )
 
 
 def bench_io(counts: list[int], repeats: int) -> None:
@@ -86,9 +94,11 @@ def bench_io(counts: list[int], repeats: int) -> None:
 
     for count in counts:
         r = run_io(count=count, repeats=repeats)
-        print(f"io {r.count:>9,} Gaussians: file {r.file_bytes / 1e6:.1f} MB, write median "
-              f"{r.write_s * 1e3:.1f} ms, read median {r.read_s * 1e3:.1f} ms "
-              f"({r.file_bytes / 1e6 / r.read_s:.0f} MB/s read)")
+        print(
+            f"io {r.count:>9,} Gaussians: file {r.file_bytes / 1e6:.1f} MB, write median "
+            f"{r.write_s * 1e3:.1f} ms, read median {r.read_s * 1e3:.1f} ms "
+            f"({r.file_bytes / 1e6 / r.read_s:.0f} MB/s read)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,8 +106,12 @@ def run(args: argparse.Namespace) -> int:
     if args.what == "deform":
         bench_deform(args.count or [100_000, 200_000], args.repeats)
     elif args.what == "render":
-        bench_render(args.count or [100_000, 200_000], args.size or ["512x512", "1920x1080"],
-                     args.repeats, args.backend)
+        bench_render(
+            args.count or [100_000, 200_000],
+            args.size or ["512x512", "1920x1080"],
+            args.repeats,
+            args.backend,
+        )
     else:
         bench_io(args.count or [200_000], args.repeats)
     return 0

@@ -63,7 +63,9 @@ def cmd_render(args: argparse.Namespace) -> int:
     cameras = args.camera or ["front"]
     start = time.perf_counter()
     for spec in cameras:
-        camera = camera_for(spec, scene.means, avatar.binding.part, avatar.part_names, width, height)
+        camera = camera_for(
+            spec, scene.means, avatar.binding.part, avatar.part_names, width, height
+        )
         result = render(scene, camera, background=args.background, backend=args.backend)
         stem = Path(spec).stem if spec.endswith(".json") else spec.replace(":", "_")
         paths = write_passes(result, out_dir, stem, len(avatar.part_names))
@@ -125,11 +127,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    result = run_demo(Path(args.out), count=args.count, frames=args.frames, size=args.size,
-                      seed=args.seed)
+    result = run_demo(
+        Path(args.out), count=args.count, frames=args.frames, size=args.size, seed=args.seed
+    )
     print(f"Demo written to {args.out} in {result.seconds:.1f} s:")
-    print(f"  {result.avatar.name}, {result.ply.name}, {len(result.turntable)} turntable views, "
-          f"{len(result.animation)} animation frames, turntable.gif, animation.gif")
+    print(
+        f"  {result.avatar.name}, {result.ply.name}, {len(result.turntable)} turntable views, "
+        f"{len(result.animation)} animation frames, turntable.gif, animation.gif"
+    )
     return 0
 
 
@@ -139,8 +144,10 @@ def cmd_warm(args: argparse.Namespace) -> int:
     if anny_cache_is_warm():
         print(f"Anny cache is ready in {anny_cache_dir()}")
     else:
-        print(f"Building the Anny body model cache in {anny_cache_dir()} (once, about 40 s) ...",
-              flush=True)
+        print(
+            f"Building the Anny body model cache in {anny_cache_dir()} (once, about 40 s) ...",
+            flush=True,
+        )
     start = time.perf_counter()
     AnnyBody().forward()
     print(f"Anny body model ready ({time.perf_counter() - start:.1f} s).")
@@ -164,19 +171,30 @@ def build_parser() -> argparse.ArgumentParser:
     def smplx_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--smplx-dir", help="folder with your licensed smplx/SMPLX_NEUTRAL.npz")
 
-    p = add("render", "Render an avatar in a pose to colour, depth, normal and part passes.",
-            cmd_render)
+    p = add(
+        "render", "Render an avatar in a pose to colour, depth, normal and part passes.", cmd_render
+    )
     p.add_argument("avatar", help="the .lca avatar file")
-    p.add_argument("--pose", default="rest",
-                   help="preset(s) joined by '+', e.g. arm-raise+finger-curl+jaw-open, "
-                        "or a pose .json file (default: rest)")
-    p.add_argument("--camera", action="append",
-                   help="front, back, left, right, three-quarter, orbit:AZ[:EL], face, hand.L, "
-                        "hand.R or a camera .json; repeat for several views (default: front)")
+    p.add_argument(
+        "--pose",
+        default="rest",
+        help="preset(s) joined by '+', e.g. arm-raise+finger-curl+jaw-open, "
+        "or a pose .json file (default: rest)",
+    )
+    p.add_argument(
+        "--camera",
+        action="append",
+        help="front, back, left, right, three-quarter, orbit:AZ[:EL], face, hand.L, "
+        "hand.R or a camera .json; repeat for several views (default: front)",
+    )
     p.add_argument("--size", default="512x512", help="WIDTHxHEIGHT (default 512x512)")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--background", type=_background, default=(0.0, 0.0, 0.0),
-                   help="R,G,B in 0..1, sRGB (default 0,0,0)")
+    p.add_argument(
+        "--background",
+        type=_background,
+        default=(0.0, 0.0, 0.0),
+        help="R,G,B in 0..1, sRGB (default 0,0,0)",
+    )
     p.add_argument("--backend", choices=("auto", "torch", "gsplat"), default="auto")
     smplx_option(p)
 
@@ -186,8 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pose", default="rest", help="rest (default), preset(s) or a pose .json")
     smplx_option(p)
 
-    p = add("info", "Describe an avatar file, or list the body model's bones and expressions.",
-            cmd_info)
+    p = add(
+        "info", "Describe an avatar file, or list the body model's bones and expressions.", cmd_info
+    )
     p.add_argument("avatar", nargs="?", help="the .lca avatar file")
     p.add_argument("--bones", action="store_true", help="list the body model's bone names")
     p.add_argument("--expressions", action="store_true", help="list the expression names")
@@ -196,8 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("bench", "Measure speed: deform, render or io; prints figures and ratios.", cmd_bench)
     p.add_argument("what", choices=("deform", "render", "io"))
-    p.add_argument("--count", type=int, action="append",
-                   help="Gaussian count; repeat for several (defaults per benchmark)")
+    p.add_argument(
+        "--count",
+        type=int,
+        action="append",
+        help="Gaussian count; repeat for several (defaults per benchmark)",
+    )
     p.add_argument("--size", action="append", help="WIDTHxHEIGHT for render; repeatable")
     p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported")
     p.add_argument("--backend", choices=("auto", "torch", "gsplat"), default="torch")
@@ -226,8 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a bug, not bad input: say so in one sentence
         if os.environ.get("LCA_DEBUG"):
             raise
-        print(f"lca: internal error ({type(err).__name__}: {err}); rerun with LCA_DEBUG=1 "
-              "and report the traceback.", file=sys.stderr)
+        print(
+            f"lca: internal error ({type(err).__name__}: {err}); rerun with LCA_DEBUG=1 "
+            "and report the traceback.",
+            file=sys.stderr,
+        )
         return 1
 
 

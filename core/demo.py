@@ -119,9 +119,7 @@ def run_demo(
         panel = Image.new("RGB", (size + size // 2, size))
         panel.paste(rgb_image(render(scene, body_camera, background=background)), (0, 0))
         panel.paste(rgb_image(render(scene, face_camera, background=background)), (size, 0))
-        panel.paste(
-            rgb_image(render(scene, hand_camera, background=background)), (size, size // 2)
-        )
+        panel.paste(rgb_image(render(scene, hand_camera, background=background)), (size, size // 2))
         path = animation_dir / f"frame_{i:03d}.png"
         save_image(path, panel)
         animation.append(path)

@@ -55,8 +55,10 @@ def write_passes(result: RenderResult, directory: Path, stem: str, part_count: i
     {stem}_passes.npz float arrays rgb, alpha, depth, normal and int part (no pickle).
     """
     directory = Path(directory)
-    paths = [directory / f"{stem}{suffix}" for suffix in
-             (".png", "_depth.png", "_normal.png", "_part.png", "_passes.npz")]
+    paths = [
+        directory / f"{stem}{suffix}"
+        for suffix in (".png", "_depth.png", "_normal.png", "_part.png", "_passes.npz")
+    ]
     save_image(paths[0], rgba_image(result))
     depth_mm = (result.depth.detach().cpu().numpy() * 1000.0).clip(0, 65535).astype(np.uint16)
     save_image(paths[1], Image.fromarray(depth_mm))

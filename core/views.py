@@ -58,7 +58,9 @@ def camera_for(
             azimuth = float(fields[0])
             elevation = float(fields[1]) if len(fields) > 1 else elevation
         except (ValueError, IndexError):
-            raise LcaError(f"Camera '{spec}' is not orbit:AZIMUTH[:ELEVATION] in degrees.") from None
+            raise LcaError(
+                f"Camera '{spec}' is not orbit:AZIMUTH[:ELEVATION] in degrees."
+            ) from None
         return frame_points(means, azimuth, elevation, width, height)
     if spec in CLOSE_UPS:
         wanted = [part_names.index(p) for p in CLOSE_UPS[spec] if p in part_names]

@@ -34,8 +34,15 @@ def _check_scene(scene: SplatScene) -> None:
             )
         if not bool(torch.isfinite(tensor).all()):
             raise ValueError(f"SplatScene.{name} has NaN or infinite values; fix the avatar.")
-    if scene.parts is not None and scene.parts.device != device:
-        raise ValueError(f"SplatScene.parts is on {scene.parts.device}; it must be on {device}.")
+    if scene.parts is not None:
+        if scene.parts.dtype.is_floating_point or scene.parts.dtype == torch.bool:
+            raise ValueError(
+                f"SplatScene.parts must be an integer tensor, got {scene.parts.dtype}."
+            )
+        if scene.parts.device != device:
+            raise ValueError(
+                f"SplatScene.parts is on {scene.parts.device}; it must be on {device}."
+            )
 
 
 def _checked_camera(camera: Camera, dtype: torch.dtype, device: torch.device) -> Camera:

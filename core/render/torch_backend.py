@@ -4,22 +4,26 @@ Letters: N Gaussians in the scene, V visible ones, M (Gaussian, tile) pairs, R n
 tiles, A active tiles of one step, J Gaussians per tile per step, S = tile_size,
 P = S * S pixels per tile, H x W image.
 
-Conventions (gsplat 1.5 ``rasterization`` with a pinhole camera, ``eps2d=0.3``, no
-antialiasing): EWA projection with the perspective Jacobian evaluated at the centre clamped to
-1.3x the field of view; a 0.3 px^2 low-pass on the 2D covariance; a Gaussian is culled when its
-centre depth lies outside [near, far], its opacity is below 1/255 or its footprint misses the
-image. Its footprint is the tight opacity-aware box ``ceil(e * sqrt(cov2d_ii))`` with
-``e = min(3.33, sqrt(2 ln(255 opacity)))``, which holds every pixel where its alpha reaches
-1/255, so the image does not depend on the tile size. Pixel centres sit at (x + 0.5, y + 0.5);
-``sigma = 0.5 (a dx^2 + c dy^2) + b dx dy``; ``alpha = min(0.999, opacity exp(-sigma))``; a
-contribution is skipped when sigma < 0 or alpha < 1/255; Gaussians composite front to back by
-camera depth, and a pixel stops before the Gaussian that would bring its transmittance to
-1e-4 or below.
+Conventions (gsplat 1.5 ``rasterization``: pinhole camera, ``eps2d=0.3``, no antialiasing):
+EWA projection with the perspective Jacobian taken at the centre clamped to 1.3x the field of
+view; a 0.3 px^2 low-pass on the 2D covariance; a Gaussian is culled when its centre depth lies
+outside [near, far], its opacity is below 1/255 or its footprint misses the image. The
+footprint is gsplat's tight opacity-aware box, half-sizes ``ceil(e * sqrt(cov2d_ii))`` with
+``e = min(3.33, sqrt(2 ln(255 opacity)))``: it holds every pixel where the Gaussian's alpha
+reaches 1/255, so the image does not depend on the tile size. Pixel centres sit at
+(x + 0.5, y + 0.5); ``sigma = 0.5 (a dx^2 + c dy^2) + b dx dy``;
+``alpha = min(0.999, opacity exp(-sigma))``; a contribution is skipped when sigma < 0 or
+alpha < 1/255; Gaussians composite front to back by camera depth (ties in scene order), and a
+pixel stops before the Gaussian that would bring its transmittance to 1e-4 or below.
 
-Work is vectorised over tiles: each tile's depth-sorted list is consumed J Gaussians at a
-time, and tiles whose pixels have all stopped leave the active set; memory per step is
-bounded by ``_STEP_ELEMENTS``. Autograd differentiates everything but the (discrete) sorting,
-culling and part choice.
+How it is vectorised: every (Gaussian, tile) pair is listed and sorted by (tile, depth); each
+step then takes the next J Gaussians of up to ``_STEP_ELEMENTS / (J P)`` tiles as dense
+(A, J, P) tensors (sigma built separably from per-row and per-column terms, alpha in the log
+domain, transmittance by ``cumprod``, the blend by one ``bmm`` thanks to the telescoping
+weights w_j = T_{j-1} - T_j), and tiles whose pixels have all stopped leave. Without gradients
+the steps work in place in reused buffers (touching fresh memory is slow); with gradients they
+run out of place so that autograd differentiates everything but the discrete choices
+(culling, sorting, stopping, part).
 """
 
 from __future__ import annotations
@@ -474,7 +478,8 @@ def render_torch(
     if best is None:
         part = torch.full((height, width), -1, dtype=torch.int64, device=device)
     else:
-        owner = torch.where(best >= 0, scene.parts[proj.index[best.clamp(min=0)]], -1)
+        parts = scene.parts[proj.index[best.clamp(min=0)]].long()
+        owner = torch.where(best >= 0, parts, -1)
         part = image(owner, -1, ())
     return RenderResult(
         rgb=result_rgb,

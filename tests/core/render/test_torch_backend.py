@@ -213,10 +213,10 @@ def test_stacked_gaussians_stop_before_transmittance_threshold():
 def test_single_gaussian_matches_analytic_footprint(tile_size):
     # A Gaussian on the optical axis at depth d, turned by theta about the view axis:
     # cov2d = R diag((f sx / d)^2, (f sy / d)^2) R^T + 0.3 I.
-    size, d, theta, opacity = 41, 3.0, 0.5, 0.7
+    size, d, theta, opacity = 65, 3.0, 0.5, 0.7
     camera = _camera(size, size)
     f = float(camera.K[0, 0])
-    sx, sy = 0.3, 0.12
+    sx, sy = 0.35, 0.12
     rot = axis_angle_to_rotmat(torch.tensor([0.0, 0.0, theta], dtype=torch.float64))
     scene = SplatScene(
         means=torch.tensor([[0.0, 0.0, d]], dtype=torch.float64),

@@ -1,0 +1,122 @@
+"""The ``render`` entry point: input checks, backend dispatch, and the benchmark's scene."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+
+import core.render as render_api
+from core.errors import LcaError
+from core.render import Camera, SplatScene, render
+from core.render.benchmark import RenderBench, bench_render, body_camera, synthetic_body
+
+
+def _scene(n: int = 20, dtype: torch.dtype = torch.float32) -> SplatScene:
+    g = torch.Generator().manual_seed(0)
+    quats = torch.randn(n, 4, generator=g)
+    return SplatScene(
+        means=(torch.rand(n, 3, generator=g) - 0.5).to(dtype),
+        quats=(quats / quats.norm(dim=-1, keepdim=True)).to(dtype),
+        scales=torch.full((n, 3), 0.03, dtype=dtype),
+        opacities=torch.full((n,), 0.8, dtype=dtype),
+        sh=torch.zeros(n, 1, 3, dtype=dtype),
+        parts=torch.arange(n),
+    )
+
+
+def _camera() -> Camera:
+    return render_api.orbit_camera((0.0, 0.0, 0.0), 3.0, 20.0, 10.0, 40, 30, fov_y_deg=40.0)
+
+
+def test_render_auto_and_torch_agree_and_return_all_passes():
+    scene = _scene()
+    auto = render(scene, _camera(), background=(0.1, 0.2, 0.3))
+    reference = render(scene, _camera(), background=(0.1, 0.2, 0.3), backend="torch", tile_size=16)
+    assert auto.rgb.shape == (30, 40, 3) and auto.part.dtype == torch.int64
+    assert auto.alpha.max() > 0.5 and (auto.part >= 0).any()
+    for name in ("rgb", "alpha", "depth", "normal"):  # float32: summation order differs
+        torch.testing.assert_close(getattr(auto, name), getattr(reference, name), atol=1e-4, rtol=0)
+    assert (auto.part != reference.part).sum() <= 2  # near-ties may flip
+
+
+def test_camera_is_cast_to_the_scene_dtype():
+    result = render(_scene(dtype=torch.float64), _camera())
+    assert result.rgb.dtype == torch.float64
+
+
+def test_gsplat_backend_without_cuda(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(LcaError) as err:
+        render(_scene(), _camera(), backend="gsplat")
+    assert (
+        str(err.value) == "The gsplat backend needs an NVIDIA GPU with CUDA; use --backend torch."
+    )
+    assert "gsplat" not in sys.modules
+
+
+def test_gsplat_backend_with_cuda_is_not_built_yet(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    with pytest.raises(LcaError, match="not built yet"):
+        render(_scene(), _camera(), backend="gsplat")
+
+
+def test_bad_inputs():
+    scene, camera = _scene(), _camera()
+    with pytest.raises(ValueError, match="backend"):
+        render(scene, camera, backend="vulkan")
+    with pytest.raises(ValueError, match="background"):
+        render(scene, camera, background=(0.0, 0.0))
+    with pytest.raises(ValueError, match="tile_size"):
+        render(scene, camera, tile_size=0)
+    mixed = SplatScene(
+        means=scene.means.double(),
+        quats=scene.quats,
+        scales=scene.scales,
+        opacities=scene.opacities,
+        sh=scene.sh,
+    )
+    with pytest.raises(ValueError, match="SplatScene.quats"):
+        render(mixed, camera)
+    broken = SplatScene(
+        means=scene.means,
+        quats=scene.quats,
+        scales=scene.scales.clone().fill_(float("nan")),
+        opacities=scene.opacities,
+        sh=scene.sh,
+    )
+    with pytest.raises(ValueError, match="SplatScene.scales has NaN"):
+        render(broken, camera)
+    float_parts = SplatScene(
+        means=scene.means,
+        quats=scene.quats,
+        scales=scene.scales,
+        opacities=scene.opacities,
+        sh=scene.sh,
+        parts=scene.parts.float(),
+    )
+    with pytest.raises(ValueError, match="SplatScene.parts must be an integer"):
+        render(float_parts, camera)
+    bad_camera = Camera(
+        K=camera.K * float("inf"), world_to_camera=camera.world_to_camera, width=40, height=30
+    )
+    with pytest.raises(ValueError, match="Camera.K"):
+        render(scene, bad_camera)
+
+
+def test_synthetic_body_and_bench():
+    scene = synthetic_body(3000, seed=1)
+    assert scene.count == 3000 and scene.sh.shape == (3000, 16, 3)
+    height = scene.means[:, 2].max() - scene.means[:, 2].min()
+    assert 1.6 < float(height) < 1.8
+    camera = body_camera(scene, 64, 48)
+    with torch.no_grad():
+        result = render(scene, camera)
+    rows = (result.alpha > 0.5).any(dim=1).nonzero()
+    covered = int(rows.max() - rows.min() + 1) / 48
+    assert 0.7 < covered < 0.85  # the body fills ~80% of the height
+    bench = bench_render(32, 24, 500, repeats=2)
+    assert isinstance(bench, RenderBench)
+    assert (bench.width, bench.height, bench.count, bench.repeats) == (32, 24, 500, 2)
+    assert 0 < bench.min_s <= bench.median_s
