@@ -22,10 +22,13 @@ _EPS = 1e-12
 
 @dataclass(frozen=True)
 class TriangleFrames:
-    """rotation: (B, F, 3, 3) columns (tangent, bitangent, normal); size: (B, F)."""
+    """rotation: (B, F, 3, 3) columns (tangent, bitangent, normal); size: (B, F);
+    origin: (B, F, 3) the first corner v0; edges: (B, F, 2, 3) v1 - v0 and v2 - v0."""
 
     rotation: Tensor
     size: Tensor
+    origin: Tensor
+    edges: Tensor
 
 
 def triangle_frames(vertices: Tensor, faces: Tensor) -> TriangleFrames:
@@ -38,13 +41,26 @@ def triangle_frames(vertices: Tensor, faces: Tensor) -> TriangleFrames:
         raise ValueError(f"vertices must be (B, V, 3), got {tuple(vertices.shape)}.")
     if faces.ndim != 2 or faces.shape[-1] != 3:
         raise ValueError(f"faces must be (F, 3), got {tuple(faces.shape)}.")
-    v0 = vertices[:, faces[:, 0]]
-    e1 = vertices[:, faces[:, 1]] - v0
-    e2 = vertices[:, faces[:, 2]] - v0
-    cross = torch.linalg.cross(e1, e2)
-    double_area = cross.norm(dim=-1)
-    n = cross / (double_area[..., None] + _EPS)
+    corners = vertices[:, faces]  # (B, F, 3 corners, 3 xyz)
+    v0 = corners[:, :, 0]
+    e1 = corners[:, :, 1] - v0
+    e2 = corners[:, :, 2] - v0
+    cross = _cross(e1, e2)
+    double_area = cross.norm(dim=-1, keepdim=True)
+    n = cross / (double_area + _EPS)
     t = e1 / (e1.norm(dim=-1, keepdim=True) + _EPS)
-    b = torch.linalg.cross(n, t)
+    b = _cross(n, t)
     rotation = torch.stack((t, b, n), dim=-1)
-    return TriangleFrames(rotation=rotation, size=torch.sqrt(double_area + _EPS))
+    return TriangleFrames(
+        rotation=rotation,
+        size=torch.sqrt(double_area[..., 0] + _EPS),
+        origin=v0,
+        edges=torch.stack((e1, e2), dim=-2),
+    )
+
+
+def _cross(a: Tensor, b: Tensor) -> Tensor:
+    """Cross product over the last axis; on small rows faster than torch.linalg.cross."""
+    ax, ay, az = a.unbind(-1)
+    bx, by, bz = b.unbind(-1)
+    return torch.stack((ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx), dim=-1)
