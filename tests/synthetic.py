@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 
-from core.avatar import Avatar, BodyIdentity, GaussianBinding
+from core.avatar import Avatar, BodyIdentity
+from core.avatar.benchmark import synthetic_avatar
 
 PART_NAMES = ("torso", "head", "left_hand", "right_hand")
 
@@ -24,27 +27,12 @@ def octahedron() -> tuple[torch.Tensor, torch.Tensor]:
 
 def tiny_avatar(n: int = 64, sh_degree: int = 1, seed: int = 0) -> Avatar:
     """A seeded avatar of ``n`` random, valid Gaussians bound to an octahedron."""
-    g = torch.Generator().manual_seed(seed)
-    vertices, faces = octahedron()
-    bary = -torch.log(torch.rand(n, 3, generator=g).clamp_min(1e-6))
-    rot = torch.randn(n, 4, generator=g)
-    binding = GaussianBinding(
-        triangle=torch.randint(0, faces.shape[0], (n,), generator=g),
-        barycentric=bary / bary.sum(-1, keepdim=True),
-        offset=0.05 * torch.randn(n, 3, generator=g),
-        rotation=rot / rot.norm(dim=-1, keepdim=True),
-        log_scale=0.2 * torch.randn(n, 3, generator=g) - 3.0,
-        opacity_logit=torch.randn(n, generator=g),
-        sh=0.5 * torch.randn(n, (sh_degree + 1) ** 2, 3, generator=g),
-        part=torch.randint(0, len(PART_NAMES), (n,), generator=g),
+    avatar = synthetic_avatar(
+        *octahedron(), n, sh_degree=sh_degree, seed=seed, part_names=PART_NAMES
     )
-    return Avatar(
-        binding=binding,
+    return dataclasses.replace(
+        avatar,
         body=BodyIdentity(model="anny", model_version="0.6.2", shape={"age": 0.5, "mass": 0.25}),
-        canonical_vertices=vertices,
-        faces=faces,
-        part_names=PART_NAMES,
-        up_axis="Z",
         metadata={"name": "tiny", "seed": str(seed)},
     )
 

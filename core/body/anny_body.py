@@ -48,54 +48,21 @@ class AnnyBody:
             device=device, dtype=dtype
         )
         model = self._model
-        self._bone_names = tuple(model.bone_labels)
-        self._bone_parents = tuple(int(p) for p in model.bone_parents)
-        self._expression_names = tuple(model.facial_action_labels)
-        self._shape = tuple(ShapeParameter(name, 0.5, 0.0, 1.0) for name in model.phenotype_labels)
-        self._triangles = model.faces.to(device=device, dtype=torch.int64)
+        self.bone_names = tuple(model.bone_labels)
+        self.bone_parents = tuple(int(p) for p in model.bone_parents)
+        self.expression_names = tuple(model.facial_action_labels)
+        self.shape_parameters = tuple(
+            ShapeParameter(name, 0.5, 0.0, 1.0) for name in model.phenotype_labels
+        )
+        self.triangles = model.faces.to(device=device, dtype=torch.int64)
         uv = model.texture_coordinates
-        self._uvs = uv[model.face_texture_coordinate_indices.long()].to(dtype)
-        self._weights = model.dense_vertex_bone_weights.to(dtype)
-        bone_parts = bone_parts_tensor(self._bone_names, anny_bone_part).to(device)
-        self._vertex_parts = vertex_parts_from_weights(self._weights, bone_parts)
+        self.uvs = uv[model.face_texture_coordinate_indices.long()].to(dtype)
+        self.skinning_weights = model.dense_vertex_bone_weights.to(dtype)
+        bone_parts = bone_parts_tensor(self.bone_names, anny_bone_part).to(device)
+        self.vertex_parts = vertex_parts_from_weights(self.skinning_weights, bone_parts)
+        self.part_names = PART_NAMES
 
-    # -- static description -------------------------------------------------------------
-    @property
-    def triangles(self) -> Tensor:
-        return self._triangles
-
-    @property
-    def uvs(self) -> Tensor:
-        return self._uvs
-
-    @property
-    def bone_names(self) -> tuple[str, ...]:
-        return self._bone_names
-
-    @property
-    def bone_parents(self) -> tuple[int, ...]:
-        return self._bone_parents
-
-    @property
-    def skinning_weights(self) -> Tensor:
-        return self._weights
-
-    @property
-    def shape_parameters(self) -> tuple[ShapeParameter, ...]:
-        return self._shape
-
-    @property
-    def expression_names(self) -> tuple[str, ...]:
-        return self._expression_names
-
-    @property
-    def part_names(self) -> tuple[str, ...]:
-        return PART_NAMES
-
-    @property
-    def vertex_parts(self) -> Tensor:
-        return self._vertex_parts
-
+    # -- device and dtype ---------------------------------------------------------------------
     @property
     def dtype(self) -> torch.dtype:
         return self._model.template_vertices.dtype
@@ -105,7 +72,7 @@ class AnnyBody:
         return self._model.template_vertices.device
 
     def default_shape(self, batch: int = 1) -> Tensor:
-        values = torch.tensor([p.default for p in self._shape], dtype=self.dtype)
+        values = torch.tensor([p.default for p in self.shape_parameters], dtype=self.dtype)
         return values.to(self.device).expand(batch, -1).clone()
 
     # -- evaluation -----------------------------------------------------------------------
@@ -120,7 +87,7 @@ class AnnyBody:
         translation (B, 3)."""
         given = [t for t in (shape, pose, expression, translation) if t is not None]
         batch = max((t.shape[0] for t in given), default=1)
-        J, E, S = len(self._bone_names), len(self._expression_names), len(self._shape)
+        J, E, S = len(self.bone_names), len(self.expression_names), len(self.shape_parameters)
         shape = self.default_shape(batch) if shape is None else shape
         _check("shape", shape, (batch, S))
         deltas = torch.eye(4, dtype=self.dtype, device=self.device).repeat(batch, J, 1, 1)

@@ -45,50 +45,32 @@ class BodyModel(Protocol):
     up_axis: str
     """"Z" or "Y": the up axis of the model's canonical frame."""
 
-    @property
-    def triangles(self) -> Tensor:
-        """(F, 3) int64 vertex indices."""
-        ...
+    triangles: Tensor
+    """(F, 3) int64 vertex indices."""
 
-    @property
-    def uvs(self) -> Tensor | None:
-        """(F, 3, 2) texture coordinates of each triangle corner, or None."""
-        ...
+    uvs: Tensor | None
+    """(F, 3, 2) texture coordinates of each triangle corner, or None."""
 
-    @property
-    def bone_names(self) -> tuple[str, ...]:
-        """J bone names, parents before children."""
-        ...
+    bone_names: tuple[str, ...]
+    """J bone names, parents before children."""
 
-    @property
-    def bone_parents(self) -> tuple[int, ...]:
-        """J parent indices, -1 for the root."""
-        ...
+    bone_parents: tuple[int, ...]
+    """J parent indices, -1 for the root."""
 
-    @property
-    def skinning_weights(self) -> Tensor:
-        """(V, J) linear-blend-skinning weights, rows sum to 1."""
-        ...
+    skinning_weights: Tensor
+    """(V, J) linear-blend-skinning weights, rows sum to 1."""
 
-    @property
-    def shape_parameters(self) -> tuple[ShapeParameter, ...]:
-        """The S shape controls, in the order ``forward`` takes them."""
-        ...
+    shape_parameters: tuple[ShapeParameter, ...]
+    """The S shape controls, in the order ``forward`` takes them."""
 
-    @property
-    def expression_names(self) -> tuple[str, ...]:
-        """The E expression names (the 52 ARKit names for Anny)."""
-        ...
+    expression_names: tuple[str, ...]
+    """The E expression names (the 52 ARKit names for Anny)."""
 
-    @property
-    def part_names(self) -> tuple[str, ...]:
-        """Names of the body parts that ``vertex_parts`` indexes."""
-        ...
+    part_names: tuple[str, ...]
+    """Names of the body parts that ``vertex_parts`` indexes."""
 
-    @property
-    def vertex_parts(self) -> Tensor:
-        """(V,) int64 body-part index of each vertex."""
-        ...
+    vertex_parts: Tensor
+    """(V,) int64 body-part index of each vertex."""
 
     def default_shape(self, batch: int = 1) -> Tensor:
         """(B, S) the default shape values."""

@@ -113,49 +113,19 @@ class SmplxBody:
             ) from None
         self.version = metadata.version("smplx")
         model = self._model
-        self._bone_names = tuple(JOINT_NAMES[:55])
+        self.bone_names = tuple(JOINT_NAMES[:55])
         parents = model.parents.tolist()
-        self._bone_parents = tuple([-1] + [int(p) for p in parents[1:]])
-        self._triangles = model.faces_tensor.to(torch.int64)
-        self._weights = model.lbs_weights.to(dtype)
-        bone_parts = bone_parts_tensor(self._bone_names, smplx_bone_part)
-        self._vertex_parts = vertex_parts_from_weights(self._weights, bone_parts)
-
-    @property
-    def triangles(self) -> Tensor:
-        return self._triangles
-
-    @property
-    def uvs(self) -> Tensor | None:
-        return None
-
-    @property
-    def bone_names(self) -> tuple[str, ...]:
-        return self._bone_names
-
-    @property
-    def bone_parents(self) -> tuple[int, ...]:
-        return self._bone_parents
-
-    @property
-    def skinning_weights(self) -> Tensor:
-        return self._weights
-
-    @property
-    def shape_parameters(self) -> tuple[ShapeParameter, ...]:
-        return tuple(ShapeParameter(f"beta{i:02d}", 0.0, -5.0, 5.0) for i in range(NUM_BETAS))
-
-    @property
-    def expression_names(self) -> tuple[str, ...]:
-        return tuple(f"expression{i:02d}" for i in range(NUM_EXPRESSIONS))
-
-    @property
-    def part_names(self) -> tuple[str, ...]:
-        return PART_NAMES
-
-    @property
-    def vertex_parts(self) -> Tensor:
-        return self._vertex_parts
+        self.bone_parents = tuple([-1] + [int(p) for p in parents[1:]])
+        self.triangles = model.faces_tensor.to(torch.int64)
+        self.skinning_weights = model.lbs_weights.to(dtype)
+        bone_parts = bone_parts_tensor(self.bone_names, smplx_bone_part)
+        self.vertex_parts = vertex_parts_from_weights(self.skinning_weights, bone_parts)
+        self.part_names = PART_NAMES
+        self.uvs = None
+        self.shape_parameters = tuple(
+            ShapeParameter(f"beta{i:02d}", 0.0, -5.0, 5.0) for i in range(NUM_BETAS)
+        )
+        self.expression_names = tuple(f"expression{i:02d}" for i in range(NUM_EXPRESSIONS))
 
     def default_shape(self, batch: int = 1) -> Tensor:
         return torch.zeros(batch, NUM_BETAS)
@@ -198,7 +168,7 @@ class SmplxBody:
         rest_joints = vertices2joints(model.J_regressor, v_shaped)
         rotations = batch_rodrigues(pose.reshape(-1, 3)).reshape(batch, 55, 3, 3)
         posed_joints, _ = batch_rigid_transform(rotations, rest_joints, model.parents)
-        world_rot = _chain_rotations(rotations, self._bone_parents)
+        world_rot = _chain_rotations(rotations, self.bone_parents)
         transforms = torch.eye(4).repeat(batch, 55, 1, 1)
         transforms[:, :, :3, :3] = world_rot
         transforms[:, :, :3, 3] = posed_joints + translation[:, None]
