@@ -58,3 +58,11 @@ def test_same_seed_same_avatar(anny_body):
     c = make_starter_avatar(anny_body, count=5_000, seed=8)
     assert torch.equal(a.binding.barycentric, b.binding.barycentric)
     assert not torch.equal(a.binding.barycentric, c.binding.barycentric)
+
+
+def test_same_seed_same_file_bytes(anny_body):
+    from core.avatar.lca_file import lca_bytes
+
+    a = make_starter_avatar(anny_body, count=3_000, seed=11)
+    b = make_starter_avatar(anny_body, count=3_000, seed=11)
+    assert lca_bytes(a) == lca_bytes(b)
