@@ -1,0 +1,78 @@
+import json
+
+import pytest
+import torch
+
+from core.errors import LcaError
+from core.views import camera_for, parse_size
+
+PARTS = ("torso", "head")
+
+
+def _cloud():
+    g = torch.Generator().manual_seed(0)
+    body = torch.rand(500, 3, generator=g) * torch.tensor([0.4, 0.2, 1.6]) - torch.tensor(
+        [0.2, 0.1, 0.8]
+    )
+    head = torch.rand(100, 3, generator=g) * 0.2 + torch.tensor([-0.1, -0.1, 0.8])
+    means = torch.cat((body, head))
+    parts = torch.cat((torch.zeros(500, dtype=torch.int64), torch.ones(100, dtype=torch.int64)))
+    return means, parts
+
+
+def _project(camera, points):
+    cam = points @ camera.world_to_camera[:3, :3].T + camera.world_to_camera[:3, 3]
+    uv = cam @ camera.K.T
+    return uv[:, :2] / uv[:, 2:3], cam[:, 2]
+
+
+@pytest.mark.parametrize("spec", ["front", "back", "left", "right", "three-quarter", "orbit:30:20"])
+def test_named_views_frame_every_point(spec):
+    means, parts = _cloud()
+    camera = camera_for(spec, means, parts, PARTS, 64, 48)
+    uv, z = _project(camera, means)
+    assert (z > 0).all()
+    assert (uv[:, 0] >= 0).all() and (uv[:, 0] <= 64).all()
+    assert (uv[:, 1] >= 0).all() and (uv[:, 1] <= 48).all()
+
+
+def test_face_close_up_frames_the_head_larger():
+    means, parts = _cloud()
+    body_cam = camera_for("front", means, parts, PARTS, 64, 64)
+    face_cam = camera_for("face", means, parts, PARTS, 64, 64)
+    head = means[parts == 1]
+    span = lambda cam: _project(cam, head)[0].amax(0) - _project(cam, head)[0].amin(0)  # noqa: E731
+    assert (span(face_cam) > 2 * span(body_cam)).all()
+
+
+def test_close_up_without_the_part_is_one_sentence():
+    means, parts = _cloud()
+    with pytest.raises(LcaError, match="hand.L"):
+        camera_for("hand.L", means, parts, PARTS, 64, 64)
+
+
+def test_camera_json(tmp_path):
+    means, parts = _cloud()
+    path = tmp_path / "cam.json"
+    K = [[100.0, 0, 32], [0, 100.0, 24], [0, 0, 1]]
+    w2c = [[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 3], [0, 0, 0, 1]]
+    path.write_text(json.dumps({"K": K, "world_to_camera": w2c, "width": 64, "height": 48}))
+    camera = camera_for(str(path), means, parts, PARTS, 10, 10)
+    assert (camera.width, camera.height) == (64, 48)
+    assert torch.equal(camera.K, torch.tensor(K))
+    path.write_text(json.dumps({"K": K}))
+    with pytest.raises(LcaError, match="world_to_camera"):
+        camera_for(str(path), means, parts, PARTS, 10, 10)
+    with pytest.raises(LcaError, match="does not exist"):
+        camera_for(str(tmp_path / "none.json"), means, parts, PARTS, 10, 10)
+
+
+@pytest.mark.parametrize(("text", "size"), [("512x512", (512, 512)), ("1920X1080", (1920, 1080))])
+def test_parse_size(text, size):
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["512", "0x10", "ax2", "20000x10", "-5x5"])
+def test_bad_size(text):
+    with pytest.raises(LcaError, match="WIDTHxHEIGHT"):
+        parse_size(text)
