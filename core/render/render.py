@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor
 
 from ..errors import LcaError
+from .gsplat_backend import GsplatUnavailableError, render_gsplat
 from .torch_backend import render_torch
 from .types import Camera, RenderResult, SplatScene
 
 BACKENDS = ("auto", "torch", "gsplat")
+
+
+def gsplat_available() -> bool:
+    """True where CUDA is available and gsplat imports; gsplat is never imported without CUDA.
+
+    gsplat builds its CUDA kernels on its first render (minutes, once per machine), not here.
+    """
+    if not torch.cuda.is_available():
+        return False
+    try:
+        import gsplat  # noqa: F401
+    except Exception:  # not installed, or a broken install (ImportError, AttributeError)
+        return False
+    return True
 
 
 def _check_scene(scene: SplatScene) -> None:
@@ -75,9 +91,11 @@ def render(
     """Render the passes of ``scene`` seen by ``camera`` (shapes in core.render.types).
 
     background: (3,) sRGB-encoded colour behind the splats. backend: "torch" (the
-    differentiable reference, any device), "gsplat" (CUDA) or "auto" (torch for now).
-    tile_size: tile edge in pixels; the torch backend's image does not depend on it, and 8 is
-        about twice as fast on a CPU as 16.
+    differentiable reference, any device), "gsplat" (CUDA; passes come back on the scene's
+    device) or "auto" (gsplat where CUDA is available and gsplat imports, else torch; if
+    gsplat's kernels cannot be loaded it says so in a warning and uses torch).
+    tile_size: the torch backend's tile edge in pixels; its image does not depend on it, and 8
+        is about twice as fast on a CPU as 16 (gsplat always uses its own 16).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}.")
@@ -92,5 +110,15 @@ def render(
     if backend == "gsplat":
         if not torch.cuda.is_available():
             raise LcaError("The gsplat backend needs an NVIDIA GPU with CUDA; use --backend torch.")
-        raise LcaError("The gsplat backend is not built yet; use --backend torch.")
+        return render_gsplat(scene, camera, bg)
+    if backend == "auto" and gsplat_available():
+        try:
+            return render_gsplat(scene, camera, bg)
+        except GsplatUnavailableError:
+            warnings.warn(
+                "gsplat's CUDA kernels could not be loaded, so this view was rendered with the "
+                "torch backend (see docs/gpu.md).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
     return render_torch(scene, camera, bg, tile_size=tile_size)

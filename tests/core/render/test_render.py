@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+import types
 
 import pytest
 import torch
@@ -11,6 +13,13 @@ import core.render as render_api
 from core.errors import LcaError
 from core.render import Camera, SplatScene, render
 from core.render.benchmark import RenderBench, bench_render, body_camera, synthetic_body
+from core.render.gsplat_backend import GsplatUnavailableError, render_with
+from core.render.render import gsplat_available
+from core.render.torch_backend import render_torch
+
+# The module (``core.render.render`` as an attribute is the function, not the module).
+RENDER_MODULE = importlib.import_module("core.render.render")
+PASSES = ("rgb", "alpha", "depth", "normal", "part")
 
 
 def _scene(n: int = 20, dtype: torch.dtype = torch.float32) -> SplatScene:
@@ -56,10 +65,80 @@ def test_gsplat_backend_without_cuda(monkeypatch):
     assert "gsplat" not in sys.modules
 
 
-def test_gsplat_backend_with_cuda_is_not_built_yet(monkeypatch):
+def _same(a, b) -> bool:
+    return all(torch.equal(getattr(a, name), getattr(b, name)) for name in PASSES)
+
+
+def test_auto_picks_torch_without_cuda_and_never_imports_gsplat(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    scene = _scene()
+    auto = render(scene, _camera(), backend="auto")
+    assert _same(auto, render(scene, _camera(), backend="torch"))
+    assert not gsplat_available()
+    assert "gsplat" not in sys.modules
+
+
+def test_gsplat_available_checks_cuda_first_then_the_import(monkeypatch):
+    # A stand-in module: importing it is harmless, and the real gsplat is never touched.
+    monkeypatch.setitem(sys.modules, "gsplat", types.ModuleType("gsplat"))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert not gsplat_available()
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    with pytest.raises(LcaError, match="not built yet"):
-        render(_scene(), _camera(), backend="gsplat")
+    assert gsplat_available()
+    monkeypatch.setitem(sys.modules, "gsplat", None)  # `import gsplat` raises ImportError
+    assert not gsplat_available()
+
+
+def test_dispatch_with_cuda(monkeypatch):
+    calls = []
+
+    def stand_in(scene, camera, background):
+        calls.append(tuple(background.tolist()))
+        return render_torch(scene, camera, background)
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(RENDER_MODULE, "render_gsplat", stand_in)
+    monkeypatch.setattr(RENDER_MODULE, "gsplat_available", lambda: True)
+    scene, camera = _scene(), _camera()
+    render(scene, camera, background=(0.1, 0.2, 0.3), backend="gsplat")
+    render(scene, camera, backend="auto")
+    render(scene, camera, backend="torch")
+    assert len(calls) == 2 and calls[0] == pytest.approx((0.1, 0.2, 0.3))
+    monkeypatch.setattr(RENDER_MODULE, "gsplat_available", lambda: False)  # gsplat missing
+    render(scene, camera, backend="auto")
+    assert len(calls) == 2
+
+
+def test_auto_falls_back_when_gsplat_cannot_load_its_kernels(monkeypatch):
+    def unavailable(scene, camera, background):
+        raise GsplatUnavailableError("The gsplat backend could not load; use --backend torch.")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(RENDER_MODULE, "render_gsplat", unavailable)
+    monkeypatch.setattr(RENDER_MODULE, "gsplat_available", lambda: True)
+    scene, camera = _scene(), _camera()
+    with pytest.warns(RuntimeWarning, match="rendered with the torch backend") as caught:
+        auto = render(scene, camera, backend="auto")
+    message = str(caught[0].message)
+    assert message.endswith(".") and ". " not in message  # one sentence
+    assert _same(auto, render(scene, camera, backend="torch"))
+    with pytest.raises(GsplatUnavailableError):
+        render(scene, camera, backend="gsplat")
+
+
+def test_gsplat_out_of_memory_falls_back_through_render(monkeypatch):
+    def out_of_memory(**kwargs):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory.")
+
+    def on_cpu(scene, camera, background):  # the backend as on CUDA, run on the CPU
+        return render_with(out_of_memory, scene, camera, background, torch.device("cpu"))
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(RENDER_MODULE, "render_gsplat", on_cpu)
+    scene, camera = _scene(), _camera()
+    with pytest.warns(RuntimeWarning, match="ran out of memory rendering 20 Gaussians at 40x30"):
+        result = render(scene, camera, backend="gsplat")
+    assert _same(result, render(scene, camera, backend="torch"))
 
 
 def test_bad_inputs():
