@@ -40,3 +40,9 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .cache out dist
+
+# The Blender extension zip, dist/lca_avatar-<version>.zip, built and validated with the build
+# script bundled in the bpy module (see README.md, "Blender").
+.PHONY: extension
+extension: $(STAMP)
+	$(BIN)/python -m lca_addon.build_extension --output-dir dist

@@ -1,5 +1,15 @@
 """Everything that imports bpy, and nothing else (DESIGN.md section 2).
 
-The Blender side (scene building, live link, viewport drawing, render engine, commands)
-is built in its own issue; until then the extension registers no classes.
+- ``registration.py``: the one list of classes the extension registers;
+- ``properties.py``: ``Object.lca_avatar``, the avatar's header and links;
+- ``import_avatar.py``: File > Import > LCA Avatar (.lca); ``panels.py``: Sidebar > Avatar;
+- ``scene_build.py``: armature, body mesh, shape keys and avatar object from ``core.rig``;
+- ``avatar_object.py``: the binding stored as point attributes, and read back;
+- ``live_link.py``: the evaluated body mesh -> ``core.deform`` (the mesh drives the splats);
+- ``dependencies.py``: which packages beyond Blender are needed, said in one sentence;
+- ``build_extension.py``: builds the extension zip (a development tool, not shipped).
+
+Modules that need torch are imported only inside operators, so the extension registers
+without it. Core is imported relatively (``..core``): inside Blender the package is
+``bl_ext.<repository>.lca_avatar``.
 """

@@ -1,0 +1,60 @@
+"""File > Import > LCA Avatar (.lca): read the file, check it against its body model, build.
+
+The operator is thin: the file path in, three calls (``core.avatar.lca_file.load_lca``, the
+body model and ``core.rig.build_rig``, then ``scene_build.build_avatar_scene``), the result
+reported. Everything that can reject the input runs before the scene is touched, so an error
+leaves the scene as it was.
+"""
+
+from pathlib import Path
+
+import bpy
+from bpy.props import StringProperty
+from bpy_extras.io_utils import ImportHelper
+
+from ..core.errors import LcaError
+from .dependencies import missing_dependency
+
+
+class LCA_OT_import_avatar(bpy.types.Operator, ImportHelper):
+    """Import an LCA avatar: an armature, a skinned body mesh with shape keys, and the Gaussians"""
+
+    bl_idname = "lca.import_avatar"
+    bl_label = "Import LCA Avatar"
+    bl_options = {"REGISTER", "UNDO"}
+
+    filename_ext = ".lca"
+    filter_glob: StringProperty(default="*.lca", options={"HIDDEN"})
+
+    @classmethod
+    def poll(cls, context):
+        if context.mode != "OBJECT":
+            cls.poll_message_set("Switch to Object Mode to import an avatar.")
+            return False
+        return True
+
+    def execute(self, context):
+        problem = missing_dependency()
+        if problem is not None:
+            self.report({"ERROR"}, problem)
+            return {"CANCELLED"}
+        from ..core.avatar.lca_file import load_lca
+        from ..core.body.registry import load_body_model
+        from ..core.rig import build_rig
+        from .scene_build import build_avatar_scene
+
+        path = Path(bpy.path.abspath(self.filepath))
+        try:
+            avatar = load_lca(path)
+            rig = build_rig(load_body_model(avatar.body.model), avatar)
+        except LcaError as err:
+            self.report({"ERROR"}, str(err))
+            return {"CANCELLED"}
+        objects = build_avatar_scene(context, avatar, rig, path.stem, str(path))
+        self.report({"INFO"}, f"Imported '{objects.avatar.name}' ({avatar.count} Gaussians).")
+        return {"FINISHED"}
+
+
+def menu_import(self, context):
+    """File > Import entry."""
+    self.layout.operator(LCA_OT_import_avatar.bl_idname, text="LCA Avatar (.lca)")

@@ -1,0 +1,44 @@
+"""The live link: the depsgraph-evaluated body mesh drives the Gaussians (DESIGN.md section 3).
+
+Whatever Blender does to the body mesh (the Armature modifier, shape keys, drivers, any other
+deformer that keeps its vertices) reaches the avatar through one path: the evaluated vertices,
+in world space, go through ``core.deform.deform_gaussians``, the same code the ``lca`` command
+runs on the body model's vertices.
+"""
+
+import bpy
+import numpy as np
+import torch
+
+from ..core.deform.binding import WorldGaussians, deform_gaussians
+from ..core.errors import LcaError
+from .avatar_object import mesh_triangles, read_binding
+
+
+def evaluated_vertices(body: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> np.ndarray:
+    """(V, 3) float32 world-space vertices of ``body`` as ``depsgraph`` evaluates it."""
+    evaluated = body.evaluated_get(depsgraph)
+    mesh = evaluated.data
+    count, expected = len(mesh.vertices), len(body.data.vertices)
+    if count != expected:
+        raise LcaError(
+            f"The body mesh '{body.name}' has {count} vertices after its modifiers instead of "
+            f"{expected}; remove modifiers that change its topology (such as Subdivision) so "
+            "the avatar can follow it."
+        )
+    co = np.empty(count * 3, np.float32)
+    mesh.vertices.foreach_get("co", co)
+    matrix = np.array(evaluated.matrix_world, dtype=np.float32)
+    return co.reshape(count, 3) @ matrix[:3, :3].T + matrix[:3, 3]
+
+
+def avatar_gaussians(avatar: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> WorldGaussians:
+    """World-space Gaussians (batch 1) of an avatar object on its evaluated body mesh."""
+    body = avatar.lca_avatar.body_mesh
+    if body is None or body.type != "MESH":
+        raise LcaError(
+            f"The avatar '{avatar.name}' has lost its body mesh; import the avatar again."
+        )
+    vertices = torch.from_numpy(evaluated_vertices(body, depsgraph))[None]
+    with torch.no_grad():
+        return deform_gaussians(vertices, mesh_triangles(body.data), read_binding(avatar.data))

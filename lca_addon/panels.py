@@ -1,0 +1,29 @@
+"""The Sidebar > Avatar panel of the 3D Viewport."""
+
+import bpy
+
+from .import_avatar import LCA_OT_import_avatar
+from .properties import find_avatar
+
+
+class LCA_PT_avatar(bpy.types.Panel):
+    """Import an avatar; show the active one."""
+
+    bl_label = "LCA Avatar"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Avatar"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.operator(LCA_OT_import_avatar.bl_idname, text="Import Avatar (.lca)", icon="IMPORT")
+        avatar = find_avatar(context.scene, context.active_object)
+        if avatar is None:
+            return
+        props = avatar.lca_avatar
+        column = layout.column(align=True)
+        column.label(text=avatar.name, icon="OUTLINER_OB_POINTCLOUD")
+        column.label(text=f"{len(avatar.data.vertices):,} Gaussians")
+        column.label(text=f"Body: {props.body_model} {props.body_model_version}")
+        column.prop(props, "armature")
+        column.prop(props, "body_mesh")

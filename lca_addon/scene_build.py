@@ -1,0 +1,190 @@
+"""Scene building: an avatar and its rig -> an armature, a skinned body mesh, the avatar object.
+
+Everything here writes what ``core.rig.build_rig`` computed (bones, mesh, weights, shape-key
+deltas, already in Blender's axes); no geometry is computed here. The three objects go into a
+new collection named after the avatar:
+
+- ``<name>_rig``: an armature whose bones are the body's bones (names kept), at rest in the
+  avatar's canonical pose;
+- ``<name>_body``: the canonical body mesh with UVs, one vertex group per bone (non-zero
+  weights only), an Armature modifier, and shape keys: Basis, one per expression (the 52
+  ARKit names for Anny), and the body-shape keys (``body_<parameter>_max`` / ``_min``);
+- ``<name>``: the avatar object holding the binding (avatar_object.py), with links to the
+  armature and the body mesh in ``Object.lca_avatar``.
+
+Both meshes are children of the armature. If building fails half-way, what was made is
+removed, so the scene is left as it was.
+"""
+
+from dataclasses import dataclass
+
+import bpy
+import numpy as np
+import torch
+from mathutils import Matrix
+
+from ..core.avatar.avatar import Avatar
+from ..core.deform.binding import deform_gaussians
+from ..core.rig import Rig
+from .avatar_object import write_gaussians, write_header
+
+
+@dataclass(frozen=True)
+class AvatarObjects:
+    """What :func:`build_avatar_scene` made."""
+
+    collection: bpy.types.Collection
+    armature: bpy.types.Object
+    body: bpy.types.Object
+    avatar: bpy.types.Object
+
+
+def build_avatar_scene(
+    context: bpy.types.Context, avatar: Avatar, rig: Rig, name: str, source_path: str = ""
+) -> AvatarObjects:
+    """Create the avatar's collection and objects in ``context.scene``; return them."""
+    made: list[bpy.types.ID] = []
+    try:
+        collection = _keep(made, bpy.data.collections.new(name))
+        context.scene.collection.children.link(collection)
+        armature = _armature(context, collection, rig, f"{name}_rig", made)
+        body = _body(collection, rig, armature, f"{name}_body", made)
+        gaussians = _avatar(collection, avatar, rig, armature, body, name, source_path, made)
+    except BaseException:
+        _remove(made)
+        raise
+    for obj in context.view_layer.objects:
+        obj.select_set(False)
+    armature.select_set(True)
+    context.view_layer.objects.active = armature
+    return AvatarObjects(collection, armature, body, gaussians)
+
+
+def _keep(made: list, datablock):
+    made.append(datablock)
+    return datablock
+
+
+def _remove(made: list) -> None:
+    """Remove what a failed build made, newest first."""
+    if bpy.context.mode != "OBJECT":
+        bpy.ops.object.mode_set(mode="OBJECT")
+    for datablock in reversed(made):
+        collection = {
+            bpy.types.Object: bpy.data.objects,
+            bpy.types.Mesh: bpy.data.meshes,
+            bpy.types.Armature: bpy.data.armatures,
+            bpy.types.Collection: bpy.data.collections,
+        }[type(datablock)]
+        collection.remove(datablock)
+
+
+def _armature(
+    context: bpy.types.Context,
+    collection: bpy.types.Collection,
+    rig: Rig,
+    name: str,
+    made: list,
+) -> bpy.types.Object:
+    """The armature object, its bones at the rig's rest matrices (edit mode is needed to
+    add bones)."""
+    data = _keep(made, bpy.data.armatures.new(name))
+    obj = _keep(made, bpy.data.objects.new(name, data))
+    collection.objects.link(obj)
+    obj.show_in_front = True
+    context.view_layer.objects.active = obj
+    bpy.ops.object.mode_set(mode="EDIT")
+    bones = []
+    for bone_name, matrix, length in zip(
+        rig.bone_names, rig.bone_matrices.tolist(), rig.bone_lengths.tolist(), strict=True
+    ):
+        bone = data.edit_bones.new(bone_name)
+        bone.head, bone.tail = (0.0, 0.0, 0.0), (0.0, length, 0.0)
+        bone.matrix = Matrix(matrix)  # head, direction and roll; keeps the length
+        bones.append(bone)
+    for bone, parent in zip(bones, rig.bone_parents, strict=True):
+        if parent >= 0:
+            bone.parent = bones[parent]
+    bpy.ops.object.mode_set(mode="OBJECT")
+    for index, pose_bone in enumerate(obj.pose.bones):
+        pose_bone.rotation_mode = "QUATERNION"
+        # The body model moves only its root; the other bones rotate about their heads.
+        pose_bone.lock_location = (rig.bone_parents[index] >= 0,) * 3
+    return obj
+
+
+def _body(
+    collection: bpy.types.Collection,
+    rig: Rig,
+    armature: bpy.types.Object,
+    name: str,
+    made: list,
+) -> bpy.types.Object:
+    """The canonical body mesh: UVs, vertex groups, Armature modifier, shape keys."""
+    mesh = _keep(made, bpy.data.meshes.new(name))
+    vertices = rig.vertices.numpy().astype(np.float32)
+    faces = rig.faces.numpy().astype(np.int32)
+    mesh.vertices.add(len(vertices))
+    mesh.vertices.foreach_set("co", vertices.ravel())
+    mesh.loops.add(faces.size)
+    mesh.loops.foreach_set("vertex_index", faces.ravel())
+    mesh.polygons.add(len(faces))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    if rig.uvs is not None:
+        uv_layer = mesh.uv_layers.new(name="UVMap")
+        uv_layer.uv.foreach_set("vector", rig.uvs.numpy().astype(np.float32).ravel())
+    mesh.update(calc_edges=True)
+    mesh.shade_smooth()
+
+    obj = _keep(made, bpy.data.objects.new(name, mesh))
+    collection.objects.link(obj)
+    obj.parent = armature
+    weights = rig.skinning_weights.numpy()
+    for index, bone_name in enumerate(rig.bone_names):
+        group = obj.vertex_groups.new(name=bone_name)
+        column = weights[:, index]
+        for vertex in np.flatnonzero(column > 0.0).tolist():
+            group.add((vertex,), float(column[vertex]), "REPLACE")
+    modifier = obj.modifiers.new("Armature", "ARMATURE")
+    modifier.object = armature
+    modifier.use_vertex_groups = True
+    modifier.use_bone_envelopes = False
+    modifier.use_deform_preserve_volume = False
+
+    obj.shape_key_add(name="Basis", from_mix=False)
+    names = rig.expression_names + tuple(target.name for target in rig.shape_keys)
+    deltas = torch.cat((rig.expression_deltas, rig.shape_deltas)).numpy().astype(np.float32)
+    for key_name, delta in zip(names, deltas, strict=True):
+        key = obj.shape_key_add(name=key_name, from_mix=False)
+        key.data.foreach_set("co", (vertices + delta).ravel())
+        key.slider_min, key.slider_max, key.value = 0.0, 1.0, 0.0
+    return obj
+
+
+def _avatar(
+    collection: bpy.types.Collection,
+    avatar: Avatar,
+    rig: Rig,
+    armature: bpy.types.Object,
+    body: bpy.types.Object,
+    name: str,
+    source_path: str,
+    made: list,
+) -> bpy.types.Object:
+    """The avatar object: the binding as point attributes, the header as properties."""
+    mesh = _keep(made, bpy.data.meshes.new(f"{name}_gaussians"))
+    with torch.no_grad():
+        means = deform_gaussians(rig.vertices[None], rig.faces, avatar.binding).means[0]
+    write_gaussians(mesh, avatar.binding, means)
+    obj = _keep(made, bpy.data.objects.new(name, mesh))
+    collection.objects.link(obj)
+    obj.parent = armature
+    obj.hide_render = True  # the splats are drawn from the body mesh, not these points
+    write_header(obj, avatar, source_path)
+    props = obj.lca_avatar
+    props.armature, props.body_mesh = armature, body
+    for target in rig.shape_keys:
+        item = props.shape_keys.add()
+        item.name, item.parameter = target.name, target.parameter
+        item.value_from, item.value_to = target.value_from, target.value_to
+    return obj
