@@ -1,0 +1,270 @@
+"""Perception: the body, hands, face and silhouette of one person in a photo.
+
+``perceive`` runs MediaPipe (Pose to find people, Holistic for the chosen one; see
+``people`` and ``landmarkers``) and refuses, in one sentence, a photo with no person, with
+several people and none chosen, with the person's head or feet cut off (unless partial
+people are allowed) or with a person too small to use. A back view is fine here.
+
+Thresholds were measured on ../shared/photos; docs/recon.md has the table.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import (
+    NoPersonError,
+    PerceptionError,
+    PersonCutOffError,
+    PersonTooSmallError,
+    SeveralPeopleError,
+)
+from .geometry import Box, Window
+from .images import Photo
+from .landmarkers import Landmarkers, Landmarks, PoseHit
+from .people import Candidate, count_faces, extent_box, find_people, hide, seen_box
+
+#: The 33 body landmarks, in MediaPipe Pose order ("left" is the person's own left).
+BODY_LANDMARK_NAMES = (
+    "nose", "left_eye_inner", "left_eye", "left_eye_outer", "right_eye_inner", "right_eye",
+    "right_eye_outer", "left_ear", "right_ear", "mouth_left", "mouth_right", "left_shoulder",
+    "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist", "left_pinky",
+    "right_pinky", "left_index", "right_index", "left_thumb", "right_thumb", "left_hip",
+    "right_hip", "left_knee", "right_knee", "left_ankle", "right_ankle", "left_heel",
+    "right_heel", "left_foot_index", "right_foot_index",
+)  # fmt: skip
+HEAD = tuple(range(0, 11))  # nose, eyes, ears, mouth
+FEET = (27, 28, 29, 30)  # ankles and heels
+
+#: People whose extent (landmarks and mask) spans less than this fraction of the photo's
+#: height are looked at again in a crop around them (back view 0.39, side view 0.33,
+#: lunge 0.48).
+CROP_RETRY_FRACTION = 0.5
+#: In that crop, the person's longer side spans this fraction of the crop.
+CROP_FILL = 0.6
+#: People whose extent spans less than this fraction of the photo's height are refused as
+#: too small (the smallest person in the shared photos spans 0.33; at 0.12 tiles still find
+#: a pasted person, at 0.08 nothing does).
+MIN_PERSON_FRACTION = 0.15
+#: At least one ankle or heel must be this visible for the feet to count as in the photo.
+FOOT_VISIBILITY = 0.5
+
+
+@dataclass(frozen=True)
+class BodyLandmarks:
+    """The 33 MediaPipe Pose landmarks of one person (names in ``BODY_LANDMARK_NAMES``).
+
+    Attributes:
+        pixels: (33, 2) float32 x, y in photo pixels; points MediaPipe predicts for hidden
+            or out-of-frame parts may lie outside the photo.
+        depth: (33,) float32 depth relative to the hips' midpoint, in the pixel scale of x
+            (smaller is closer to the camera).
+        visibility: (33,) float32 in [0, 1], how likely the point is seen in the photo.
+        world: (33, 3) float32 metres, origin between the hips, x right, y down, z away
+            from the camera.
+    """
+
+    pixels: np.ndarray
+    depth: np.ndarray
+    visibility: np.ndarray
+    world: np.ndarray
+
+
+@dataclass(frozen=True)
+class PointSet:
+    """Hand (21 points, MediaPipe Hands order) or face-mesh (478 points, irises last).
+
+    Attributes:
+        pixels: (L, 2) float32 x, y in photo pixels.
+        depth: (L,) float32 relative depth in the pixel scale of x (smaller is closer).
+    """
+
+    pixels: np.ndarray
+    depth: np.ndarray
+
+
+@dataclass(frozen=True)
+class Perception:
+    """What was seen of one person in one photo.
+
+    Attributes:
+        photo: the photo perceived.
+        body: the 33 body landmarks.
+        left_hand, right_hand: the person's own left and right hand (21 points), or None
+            where MediaPipe did not find that hand.
+        face: the 478-point face mesh, or None (always None in back views).
+        mask: (H, W) float32 in [0, 1], the probability that a pixel shows this person.
+        box: box of the body landmarks seen in the photo (visibility >= 0.5), in pixels.
+        missing: () for a whole person; else the parts outside the frame or hidden, among
+            "head" and "feet" (only when ``allow_partial`` was given).
+        person: this person's number among the people found, 0 = leftmost.
+        people: how many people were found in the photo.
+    """
+
+    photo: Photo
+    body: BodyLandmarks
+    left_hand: PointSet | None
+    right_hand: PointSet | None
+    face: PointSet | None
+    mask: np.ndarray
+    box: Box
+    missing: tuple[str, ...]
+    person: int
+    people: int
+
+
+def perceive(photo: Photo, person: int | None = None, allow_partial: bool = False) -> Perception:
+    """Find one person in ``photo`` and return their landmarks and silhouette.
+
+    Args:
+        photo: from ``load_photo``.
+        person: which person to take when there are several, numbered 0, 1, ... from left
+            to right; None requires the photo to show exactly one person.
+        allow_partial: accept a person whose head or feet are outside the frame or hidden
+            (``Perception.missing`` names them) instead of refusing the photo.
+
+    Raises:
+        NoPersonError, SeveralPeopleError, PersonCutOffError, PersonTooSmallError (all
+        ``PerceptionError``, one sentence naming the photo and what to do); PerceptionError
+        when ``person`` is not a number of a person found.
+    """
+    rgb = photo.rgb
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"photo.rgb must be (H, W, 3) uint8, got {rgb.shape} {rgb.dtype}")
+    with Landmarkers() as models:
+        people = find_people(rgb, models)
+        faces = count_faces(rgb, models)
+        count = max(len(people), faces)
+        if not people:
+            raise _nobody(photo, models, faces)
+        index = _choose(photo, people, count, person)
+        hit = _look_closer(rgb, people, index, models)
+    box = seen_box(hit.body.points, Window.whole(rgb.shape)) or people[index].box
+    _check_size(photo, extent_box(box, hit.mask))
+    missing = _missing_parts(hit.body.points, photo)
+    if missing and not allow_partial:
+        raise PersonCutOffError(
+            f"The person in '{photo.path}' is cut off ({' and '.join(missing)} outside the photo "
+            "or hidden); use a photo showing them from head to feet, or allow a partial person."
+        )
+    return _perception(photo, hit, box, missing, index, count)
+
+
+def _nobody(photo: Photo, models: Landmarkers, faces: int) -> PerceptionError:
+    """No body found: only a face or hands (cut off), or nobody at all."""
+    hands = models.hand_count(photo.rgb)
+    parts = [_some(faces, "a face", "faces"), _some(hands, "a hand", "hands")]
+    parts = [part for part in parts if part]
+    if parts:
+        return PersonCutOffError(
+            f"Only part of a person ({' and '.join(parts)}) is visible in '{photo.path}' and no "
+            "body was found; use a photo showing the whole person from head to feet."
+        )
+    return NoPersonError(
+        f"No person was found in '{photo.path}'; use a photo showing one person from head to "
+        "feet, not too small in the frame."
+    )
+
+
+def _some(count: int, one: str, several: str) -> str:
+    return "" if count == 0 else one if count == 1 else several
+
+
+def _choose(photo: Photo, people: list[Candidate], count: int, person: int | None) -> int:
+    if person is None:
+        if count > 1:
+            raise SeveralPeopleError(
+                f"'{photo.path}' shows several people ({count}); choose one by number "
+                f"(0 to {count - 1}, left to right) or crop the photo to one person."
+            )
+        return 0
+    if not 0 <= person < count:
+        raise PerceptionError(
+            f"'{photo.path}' shows {count} {'person' if count == 1 else 'people'}, so there is "
+            f"no person {person}; choose a number from 0 to {count - 1} (left to right)."
+        )
+    if len(people) < count:
+        raise SeveralPeopleError(
+            f"'{photo.path}' shows several people ({count}) who cannot be told apart; crop the "
+            "photo to the one person you want."
+        )
+    return person
+
+
+def _look_closer(
+    rgb: np.ndarray, people: list[Candidate], index: int, models: Landmarkers
+) -> PoseHit:
+    """Holistic on the chosen person, with the others hidden; in a crop if they are small."""
+    chosen = people[index]
+    others = people[:index] + people[index + 1 :]
+    image = hide(rgb, others, keep=chosen) if others else rgb
+    windows = [Window.whole(rgb.shape)]
+    if max(chosen.extent.width, chosen.extent.height) < CROP_RETRY_FRACTION * rgb.shape[0]:
+        windows.insert(0, Window.around(chosen.extent, rgb.shape, CROP_FILL))
+    for window in windows:
+        hit = models.holistic(image, window)
+        box = None if hit is None else seen_box(hit.body.points, Window.whole(rgb.shape))
+        if box is not None and box.overlap(chosen.extent) >= 0.5:
+            return hit
+    return chosen.hit  # Holistic lost them: keep Pose's body, without face and hands
+
+
+def _check_size(photo: Photo, box: Box) -> None:
+    fraction = max(box.width, box.height) / photo.height
+    if fraction < MIN_PERSON_FRACTION:
+        raise PersonTooSmallError(
+            f"The person in '{photo.path}' is too small ({fraction:.0%} of the photo's height, "
+            f"{MIN_PERSON_FRACTION:.0%} needed); use a closer or higher-resolution photo."
+        )
+
+
+def _missing_parts(points: np.ndarray, photo: Photo) -> tuple[str, ...]:
+    """Among "head" and "feet", the parts outside the photo or (feet) hidden."""
+    x, y, visibility = points[:, 0], points[:, 1], points[:, 3]
+    inside = (x >= 0) & (x < photo.width) & (y >= 0) & (y < photo.height)
+    missing = []
+    if not inside[list(HEAD)].all():
+        missing.append("head")
+    feet = list(FEET)
+    if not inside[feet].all() or visibility[feet].max() < FOOT_VISIBILITY:
+        missing.append("feet")
+    return tuple(missing)
+
+
+def _perception(
+    photo: Photo, hit: PoseHit, box: Box, missing: tuple[str, ...], index: int, count: int
+) -> Perception:
+    points = hit.body.points
+    body = BodyLandmarks(
+        pixels=_frozen(points[:, :2]),
+        depth=_frozen(points[:, 2]),
+        visibility=_frozen(points[:, 3]),
+        world=_frozen(hit.world),
+    )
+    return Perception(
+        photo=photo,
+        body=body,
+        left_hand=_point_set(hit.left_hand),
+        right_hand=_point_set(hit.right_hand),
+        face=_point_set(hit.face),
+        mask=_frozen(hit.mask),
+        box=box,
+        missing=missing,
+        person=index,
+        people=count,
+    )
+
+
+def _point_set(landmarks: Landmarks | None) -> PointSet | None:
+    if landmarks is None:
+        return None
+    return PointSet(pixels=_frozen(landmarks.points[:, :2]), depth=_frozen(landmarks.points[:, 2]))
+
+
+def _frozen(array: np.ndarray) -> np.ndarray:
+    """A read-only float32 C-contiguous copy."""
+    result = np.array(array, dtype=np.float32, order="C")
+    result.setflags(write=False)
+    return result
