@@ -118,6 +118,94 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StageLine:
+    """Progress(stage, fraction) shown as one updating line per stage on a terminal, or as a
+    line per stage (and per quarter done) elsewhere."""
+
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.live = self.stream.isatty()
+        self.stage: str | None = None
+        self.shown = -1
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        percent = int(100 * min(max(fraction, 0.0), 1.0))
+        if stage != self.stage:
+            if self.live and self.stage is not None:
+                self.stream.write("\n")
+            self.stage, self.shown = stage, -1
+        if self.live:
+            if percent != self.shown:
+                self.stream.write(f"\r{stage:<18} {percent:3d}%")
+        elif percent // 25 != self.shown // 25 or self.shown < 0:
+            self.stream.write(f"{stage:<18} {percent:3d}%\n")
+        else:
+            return
+        self.shown = percent
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.live and self.stage is not None:
+            self.stream.write("\n")
+            self.stream.flush()
+        self.stage = None
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from .avatar.lca_file import save_lca
+    from .images import rgba_image, save_image
+    from .posing import avatar_scene
+    from .recon.create import create_avatar
+    from .render import render
+    from .views import camera_for
+
+    output = Path(args.output)
+    if output.suffix.lower() != ".lca":
+        raise LcaError(f"The output '{output}' must be a .lca file; for example -o me.lca.")
+    if output.is_dir():
+        raise LcaError(f"The output '{output}' is a folder; give a file name such as me.lca.")
+    preview_path = output.with_name(f"{output.stem}.preview.png")
+    line = _StageLine()
+    try:
+        result = create_avatar(
+            [Path(p) for p in args.photos],
+            quality=args.quality,
+            device=args.device,
+            seed=args.seed,
+            person=args.person,
+            allow_partial=args.allow_partial,
+            progress=line,
+        )
+        line("preview", 0.0)
+        avatar = dataclasses.replace(
+            result.avatar, metadata={**result.avatar.metadata, "name": output.stem}
+        )
+        scene = avatar_scene(avatar)
+        camera = camera_for("front", scene.means, avatar.binding.part, avatar.part_names, 512, 768)
+        preview = render(scene, camera, background=(1.0, 1.0, 1.0))
+        line("preview", 1.0)
+    finally:
+        line.close()
+    save_lca(avatar, output)
+    save_image(preview_path, rgba_image(preview))
+    seconds = result.seconds
+    print(
+        f"Wrote {output} ({avatar.count:,} Gaussians) and {preview_path.name} in "
+        f"{seconds.total:.1f} s (load {seconds.load:.1f}, perceive {seconds.perceive:.1f}, "
+        f"body {seconds.body:.1f}, appearance {seconds.appearance:.1f}, score "
+        f"{seconds.score:.1f})."
+    )
+    scores = ", ".join(
+        f"{Path(p).name} {v:.1f} dB" for p, v in zip(args.photos, result.psnr, strict=True)
+    )
+    print(f"Self-view PSNR inside the person: {scores}.")
+    for note in result.notes:
+        print(f"Note: {note}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -152,6 +240,29 @@ def cmd_warm(args: argparse.Namespace) -> int:
     AnnyBody().forward()
     print(f"Anny body model ready ({time.perf_counter() - start:.1f} s).")
     return 0
+
+
+def cmd_blender(args: argparse.Namespace) -> int:
+    """Run the Blender extension's command (``blender -c lca ...``) with the bpy module."""
+    import importlib.util
+
+    checkout = Path(__file__).resolve().parents[1]
+    bridge = checkout / "lca_addon" / "bpy_module.py"
+    if not bridge.is_file():
+        raise LcaError(
+            f"`lca blender` needs the project's checkout (no {bridge} found); run it from a "
+            "source install of the project."
+        )
+    spec = importlib.util.spec_from_file_location("lca_blender_bridge", bridge)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        return module.run_command(args.blender_args, checkout)
+    except ImportError as err:
+        raise LcaError(
+            f"`lca blender` needs the bpy module ({err}); install it with "
+            "`pip install bpy==5.0.1` (Python 3.11)."
+        ) from None
 
 
 # -- parser -----------------------------------------------------------------------------------
@@ -213,6 +324,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--body", default="anny", choices=("anny", "smplx"))
     smplx_option(p)
 
+    p = add(
+        "create",
+        "Create an avatar from photos of one person (writes NAME.lca and NAME.preview.png).",
+        cmd_create,
+    )
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the person")
+    p.add_argument("-o", "--output", required=True, help="the .lca file to write")
+    p.add_argument(
+        "--quality",
+        choices=("draft", "standard", "high"),
+        default="standard",
+        help="draft (about a minute on a CPU), standard (default) or high (slow)",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--person", type=int, help="which person in photos of several, 0 = leftmost")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="accept a person whose head or feet are cut off",
+    )
+
     p = add("bench", "Measure speed: deform, render or io; prints figures and ratios.", cmd_bench)
     p.add_argument("what", choices=("deform", "render", "io"))
     p.add_argument(
@@ -233,6 +366,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
 
     add("warm", "Build the Anny body model's cache (done once by `make`).", cmd_warm)
+
+    p = add(
+        "blender",
+        "Run the Blender extension's commands (import, render) with the bpy module; "
+        "`lca blender render --help` for one.",
+        cmd_blender,
+    )
+    p.add_argument(
+        "blender_args",
+        nargs=argparse.REMAINDER,
+        metavar="COMMAND ...",
+        help="import AVATAR.lca --blend FILE.blend | render FILE.blend --out DIR",
+    )
     return parser
 
 

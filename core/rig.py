@@ -25,11 +25,13 @@ when ``basis_c`` is the rotation vector expressed in bone c's rest axes
 (:func:`blender_bone_pose`, checked by :func:`posed_bone_matrices`).
 
 Skinning. Blender's Armature modifier skins the canonical mesh with ``pose_j @ rest_j^-1``
-(:func:`skin_canonical` is its twin). Anny skins its own rest mesh, whose bone orientations
-differ from the canonical ones by a few degrees, and linear blend skinning does not compose,
-so posed vertices differ from ``body.forward`` where weights blend such bones: under 4 mm at
-most, 0.04 mm on average, for the arm raised 105 degrees with curled fingers. The bones
-themselves, the rest pose, and every expression and body-shape key at the rest pose are exact.
+(:func:`skin_canonical` is its twin, through :func:`core.posing.linear_blend_skinning`, the
+same maths :func:`core.posing.posed_vertices` poses avatars with, so ``lca render`` and Blender
+agree to float precision). The body model's own posed vertices differ slightly (Anny skins its
+own rest mesh, whose bone orientations differ from the canonical ones by a few degrees: under
+4 mm at most, 0.04 mm on average, for the arm raised 105 degrees with curled fingers); the
+bones themselves, the rest pose, and every expression and body-shape key at the rest pose are
+exact.
 
 Shape keys. Expressions: one key per expression (ARKit names for Anny), delta =
 ``forward(expression=one-hot) - forward()`` at the rest pose and the avatar's shape; the
@@ -53,7 +55,7 @@ from torch import Tensor
 from .avatar.avatar import Avatar
 from .body.model import BodyModel
 from .errors import LcaError
-from .posing import avatar_shape
+from .posing import avatar_shape, linear_blend_skinning
 from .quaternion import axis_angle_to_rotmat, quat_to_rotmat, rotmat_to_quat
 
 CANONICAL_MATCH_TOLERANCE = 1e-3
@@ -317,6 +319,5 @@ def skin_canonical(rig: Rig, posed: Tensor) -> Tensor:
     v' = sum_j w_vj (posed_j @ rest_j^-1) v.
     """
     transforms = posed @ torch.linalg.inv(rig.bone_matrices)  # (B, J, 4, 4)
-    # (V, J) x (B, J, 3, 4) -> (B, V, 3, 4): blend the 3x4 blocks, then apply to [v, 1].
-    blended = torch.einsum("vj,bjrc->bvrc", rig.skinning_weights, transforms[:, :, :3, :])
-    return (blended[..., :3] @ rig.vertices[None, :, :, None])[..., 0] + blended[..., 3]
+    vertices = rig.vertices[None].expand(posed.shape[0], -1, -1)
+    return linear_blend_skinning(vertices, rig.skinning_weights, transforms)

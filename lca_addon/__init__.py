@@ -6,6 +6,10 @@
 - ``scene_build.py``: armature, body mesh, shape keys and avatar object from ``core.rig``;
 - ``avatar_object.py``: the binding stored as point attributes, and read back;
 - ``live_link.py``: the evaluated body mesh -> ``core.deform`` (the mesh drives the splats);
+- ``camera.py``: a Blender camera -> the OpenCV camera of ``core.render`` (the one conversion);
+- ``render_engine.py``: the ``LCA_GAUSSIAN`` render engine (Combined, Depth, Normal, BodyPart);
+- ``commands.py``: ``blender -c lca import|render``; ``bpy_module.py`` runs them for
+  ``lca blender`` (the bpy module), enabling the extension from the checkout;
 - ``dependencies.py``: which packages beyond Blender are needed, said in one sentence;
 - ``build_extension.py``: builds the extension zip (a development tool, not shipped).
 

@@ -1,9 +1,10 @@
 """File > Import > LCA Avatar (.lca): read the file, check it against its body model, build.
 
 The operator is thin: the file path in, three calls (``core.avatar.lca_file.load_lca``, the
-body model and ``core.rig.build_rig``, then ``scene_build.build_avatar_scene``), the result
-reported. Everything that can reject the input runs before the scene is touched, so an error
-leaves the scene as it was.
+body model and ``core.rig.build_rig``, then ``scene_build.build_avatar_scene``; together
+:func:`import_avatar_file`, which the command line uses too), the result reported.
+Everything that can reject the input runs before the scene is touched, so an error leaves the
+scene as it was.
 """
 
 from pathlib import Path
@@ -38,21 +39,28 @@ class LCA_OT_import_avatar(bpy.types.Operator, ImportHelper):
         if problem is not None:
             self.report({"ERROR"}, problem)
             return {"CANCELLED"}
-        from ..core.avatar.lca_file import load_lca
-        from ..core.body.registry import load_body_model
-        from ..core.rig import build_rig
-        from .scene_build import build_avatar_scene
-
         path = Path(bpy.path.abspath(self.filepath))
         try:
-            avatar = load_lca(path)
-            rig = build_rig(load_body_model(avatar.body.model), avatar)
+            objects, count = import_avatar_file(context, path)
         except LcaError as err:
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
-        objects = build_avatar_scene(context, avatar, rig, path.stem, str(path))
-        self.report({"INFO"}, f"Imported '{objects.avatar.name}' ({avatar.count} Gaussians).")
+        self.report({"INFO"}, f"Imported '{objects.avatar.name}' ({count} Gaussians).")
         return {"FINISHED"}
+
+
+def import_avatar_file(context: bpy.types.Context, path: Path):
+    """Read, check and build: (scene_build.AvatarObjects, Gaussian count). The operator and
+    the command line (``commands.py``) both import through here; LcaError leaves the scene
+    as it was."""
+    from ..core.avatar.lca_file import load_lca
+    from ..core.body.registry import load_body_model
+    from ..core.rig import build_rig
+    from .scene_build import build_avatar_scene
+
+    avatar = load_lca(path)
+    rig = build_rig(load_body_model(avatar.body.model), avatar)
+    return build_avatar_scene(context, avatar, rig, path.stem, str(path)), avatar.count
 
 
 def menu_import(self, context):

@@ -18,6 +18,12 @@ from .avatar_object import mesh_triangles, read_binding
 def evaluated_vertices(body: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> np.ndarray:
     """(V, 3) float32 world-space vertices of ``body`` as ``depsgraph`` evaluates it."""
     evaluated = body.evaluated_get(depsgraph)
+    if not evaluated.is_evaluated:  # not in this depsgraph: its pose would be missing
+        raise LcaError(
+            f"The body mesh '{body.name}' is not evaluated here (hidden or disabled for this "
+            "render or view); enable it in Object Properties > Visibility so the avatar can "
+            "follow it."
+        )
     mesh = evaluated.data
     count, expected = len(mesh.vertices), len(body.data.vertices)
     if count != expected:
@@ -33,12 +39,31 @@ def evaluated_vertices(body: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -
 
 
 def avatar_gaussians(avatar: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> WorldGaussians:
-    """World-space Gaussians (batch 1) of an avatar object on its evaluated body mesh."""
-    body = avatar.lca_avatar.body_mesh
+    """World-space Gaussians (batch 1) of an avatar object on its evaluated body mesh.
+
+    Raises LcaError (one sentence) when the avatar has lost its body mesh or its binding, or
+    when the body mesh no longer has the vertices and triangles the avatar is bound to.
+    """
+    props = avatar.lca_avatar
+    body = props.body_mesh
     if body is None or body.type != "MESH":
         raise LcaError(
             f"The avatar '{avatar.name}' has lost its body mesh; import the avatar again."
         )
+    expected = props.body_vertex_count
+    if expected and len(body.data.vertices) != expected:
+        raise LcaError(
+            f"The body mesh '{body.name}' has {len(body.data.vertices)} vertices but the "
+            f"avatar '{avatar.name}' is bound to {expected}; undo the edit or import the "
+            "avatar again."
+        )
+    binding = read_binding(avatar.data)
+    faces = mesh_triangles(body.data)
+    if binding.count and int(binding.triangle.max()) >= faces.shape[0]:
+        raise LcaError(
+            f"The body mesh '{body.name}' has {faces.shape[0]} triangles, fewer than the "
+            f"avatar '{avatar.name}' is bound to; undo the edit or import the avatar again."
+        )
     vertices = torch.from_numpy(evaluated_vertices(body, depsgraph))[None]
     with torch.no_grad():
-        return deform_gaussians(vertices, mesh_triangles(body.data), read_binding(avatar.data))
+        return deform_gaussians(vertices, faces, binding)

@@ -52,6 +52,10 @@ class LcaAvatarProperties(bpy.types.PropertyGroup):
     shape_keys: CollectionProperty(type=LcaShapeKeyTarget, name="Body-Shape Keys")
     armature: PointerProperty(type=bpy.types.Object, name="Armature")
     body_mesh: PointerProperty(type=bpy.types.Object, name="Body Mesh")
+    body_vertex_count: IntProperty(
+        name="Body Vertex Count",
+        description="Vertices of the body mesh the avatar is bound to (0: not checked)",
+    )
     source_path: StringProperty(name="Source File", subtype="FILE_PATH")
 
 

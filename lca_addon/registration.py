@@ -1,14 +1,15 @@
 """One explicit list of the classes the extension registers, in order, and what else
-registration adds (the ``Object.lca_avatar`` property, the File > Import entry).
+registration adds (the ``Object.lca_avatar`` property, the File > Import entry, the render
+engine on Blender's generic panels, the ``blender -c lca`` command).
 
 Nothing imported here needs torch: without it the extension still registers, and the
-operators say what is missing.
+operators and the render engine say what is missing.
 """
 
 import bpy
 from bpy.props import PointerProperty
 
-from . import import_avatar, panels, properties
+from . import commands, import_avatar, panels, properties, render_engine
 
 CLASSES: tuple[type, ...] = (
     properties.LcaFloatItem,
@@ -17,11 +18,15 @@ CLASSES: tuple[type, ...] = (
     properties.LcaAvatarProperties,
     import_avatar.LCA_OT_import_avatar,
     panels.LCA_PT_avatar,
+    render_engine.LCA_RenderEngine,
 )
 """Blender classes, registered in this order and unregistered in reverse."""
 
 MENUS = ((bpy.types.TOPBAR_MT_file_import, import_avatar.menu_import),)
 """(menu, draw function) pairs appended on register and removed on unregister."""
+
+_CLI_HANDLES: list = []
+"""The handle of the registered ``lca`` command (Blender needs it to unregister)."""
 
 
 def register() -> None:
@@ -31,9 +36,14 @@ def register() -> None:
         setattr(bpy.types.Object, attribute, PointerProperty(type=group))
     for menu, draw in MENUS:
         menu.append(draw)
+    render_engine.register_panels()
+    _CLI_HANDLES.append(bpy.utils.register_cli_command(commands.COMMAND_ID, commands.command))
 
 
 def unregister() -> None:
+    while _CLI_HANDLES:
+        bpy.utils.unregister_cli_command(_CLI_HANDLES.pop())
+    render_engine.unregister_panels()
     for menu, draw in reversed(MENUS):
         menu.remove(draw)
     for attribute, _ in reversed(properties.OBJECT_PROPERTIES):

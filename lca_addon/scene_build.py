@@ -183,6 +183,7 @@ def _avatar(
     write_header(obj, avatar, source_path)
     props = obj.lca_avatar
     props.armature, props.body_mesh = armature, body
+    props.body_vertex_count = len(body.data.vertices)
     for target in rig.shape_keys:
         item = props.shape_keys.add()
         item.name, item.parameter = target.name, target.parameter

@@ -9,12 +9,21 @@ from tests.addon.util import BPY_MISSING, PACKAGE, install, raise_error
 bpy = pytest.importorskip("bpy", reason=BPY_MISSING)
 import addon_utils  # noqa: E402  (a Blender module, importable once bpy is)
 
-CLASS_BASES = ("Operator", "Panel", "Menu", "PropertyGroup", "UIList", "AddonPreferences")
+CLASS_BASES = (
+    "Operator",
+    "Panel",
+    "Menu",
+    "PropertyGroup",
+    "UIList",
+    "AddonPreferences",
+    "RenderEngine",
+)
 
 
 def registration_state() -> dict:
-    """Everything an add-on can leave registered: handlers, classes, Object properties, and
-    the File > Import menu's draw functions."""
+    """Everything an add-on can leave registered: handlers, classes, Object properties, the
+    File > Import menu's draw functions, render engines added to Blender's panels, and the
+    ``lca`` command-line command."""
     handlers = bpy.app.handlers
     return {
         "handlers": {
@@ -33,7 +42,32 @@ def registration_state() -> dict:
         "import_menu": [
             repr(f) for f in getattr(bpy.types.TOPBAR_MT_file_import.draw, "_draw_funcs", [])
         ],
+        "panels_for_engine": {
+            panel.__name__
+            for panel in bpy.types.Panel.__subclasses__()
+            if "LCA_GAUSSIAN" in getattr(panel, "COMPAT_ENGINES", ())
+        },
+        "cli_command": cli_command_registered("lca"),
     }
+
+
+def cli_command_registered(name: str) -> bool:
+    """Whether a command-line command ``name`` is registered: Blender keeps no list, but it
+    warns (on stderr, from C) when a second command of the same name is registered."""
+    import os
+    import tempfile
+
+    with tempfile.TemporaryFile(mode="w+") as capture:
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            handle = bpy.utils.register_cli_command(name, lambda argv: 0)
+            bpy.utils.unregister_cli_command(handle)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        return "duplicate command" in capture.read()
 
 
 def test_zip_holds_the_add_on_and_no_development_files(extension_zip):
@@ -61,11 +95,15 @@ def test_install_enable_disable_leaves_nothing_behind(extension_zip):
         "LcaAvatarProperties",
         "LCA_OT_import_avatar",
         "LCA_PT_avatar",
+        "LCA_RenderEngine",
     }
     assert all(name.startswith(PACKAGE) for name in added)
     assert enabled["object_properties"] - before["object_properties"] == {"lca_avatar"}
     assert len(enabled["import_menu"]) == len(before["import_menu"]) + 1
     assert hasattr(bpy.ops.lca, "import_avatar")
+    assert enabled["cli_command"] and not before["cli_command"]
+    assert {"RENDER_PT_format", "DATA_PT_lens"} <= enabled["panels_for_engine"]
+    assert not before["panels_for_engine"]
 
     # Disable, enable, disable, enable (left enabled for the other tests): each disable
     # restores exactly what was there before, each enable what the install registered.

@@ -1,0 +1,242 @@
+"""Command-line commands: ``blender -c lca import|render ...``, and ``lca blender ...``.
+
+Registration adds :func:`command` with ``bpy.utils.register_cli_command("lca", ...)``; the
+``lca blender`` command of ``core/cli.py`` runs the very same :func:`run` with the bpy module
+(which cannot run ``blender -c``), after enabling this extension from the checkout
+(``bpy_module.py``).
+
+- ``import AVATAR.lca --blend FILE.blend``: adds the avatar to FILE.blend, or makes a new
+  .blend when FILE.blend does not exist yet: the avatar, a camera framing it from the front
+  (``--size``, default 512x512), the LCA Gaussian engine, a transparent film and multilayer
+  EXR output. A file without a camera gets the framing camera too.
+- ``render FILE.blend --out DIR``: renders the file's frame range (or ``--frames A..B``, or
+  ``--frame N``) with the LCA Gaussian engine to ``DIR/frame_####.exr``, multilayer EXR with
+  32-bit float passes (Combined, Depth, Normal, BodyPart); ``--size`` overrides the
+  resolution. Each frame is written under a temporary name and renamed when complete.
+
+Bad input ends with one sentence on stderr and exit code 2, as the ``lca`` command does.
+"""
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+import bpy
+
+from ..core.errors import LcaError
+from .render_engine import ENGINE_ID
+
+COMMAND_ID = "lca"
+EXIT_BAD_INPUT = 2
+DEFAULT_SIZE = "512x512"
+
+
+def command(argv: list[str]) -> int:
+    """The ``blender -c lca`` callback."""
+    return run(argv, prog="blender -c lca")
+
+
+def run(argv: list[str], prog: str) -> int:
+    """Parse ``argv`` and run the command; returns the exit code (0, 1 or 2)."""
+    parser = build_parser(prog)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # --help, or a usage error argparse has already printed
+        return stop.code if isinstance(stop.code, int) else EXIT_BAD_INPUT
+    try:
+        return int(args.func(args) or 0)
+    except LcaError as err:
+        print(f"{prog}: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+def build_parser(prog: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog, description="LCA Avatar in Blender: import avatars, render their passes."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    text = "Import an .lca avatar into a new or an existing .blend file."
+    p = sub.add_parser("import", help=text, description=text)
+    p.set_defaults(func=cmd_import)
+    p.add_argument("avatar", help="the .lca avatar file")
+    p.add_argument(
+        "--blend", required=True, help="the .blend to add it to (made when it does not exist)"
+    )
+    p.add_argument(
+        "--size", default=DEFAULT_SIZE, help=f"WIDTHxHEIGHT of a new file ({DEFAULT_SIZE})"
+    )
+
+    text = "Render a .blend with the LCA Gaussian engine to multilayer EXR frames."
+    p = sub.add_parser("render", help=text, description=text)
+    p.set_defaults(func=cmd_render)
+    p.add_argument("blend", help="the .blend file")
+    p.add_argument("--out", required=True, help="output folder for frame_####.exr")
+    frames = p.add_mutually_exclusive_group()
+    frames.add_argument("--frames", help="START..END (default: the file's frame range)")
+    frames.add_argument("--frame", type=int, help="render this one frame")
+    p.add_argument("--size", help="WIDTHxHEIGHT (default: the file's resolution)")
+    return parser
+
+
+# -- import -----------------------------------------------------------------------------------
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from .dependencies import missing_dependency
+    from .import_avatar import import_avatar_file
+
+    problem = missing_dependency()
+    if problem is not None:
+        raise LcaError(problem)
+    width, height = _size(args.size)
+    blend = Path(args.blend).resolve()
+    avatar_path = Path(args.avatar).resolve()
+    if not avatar_path.is_file():
+        raise LcaError(f"The avatar file '{args.avatar}' does not exist; give an .lca file.")
+    new = not blend.exists()
+    if new:
+        if not blend.parent.is_dir():
+            raise LcaError(f"The folder of '{args.blend}' does not exist; create it first.")
+        bpy.ops.wm.read_homefile(use_empty=True)
+    else:
+        _open(blend)
+    objects, count = import_avatar_file(bpy.context, avatar_path)
+    scene = bpy.context.scene
+    if new:
+        setup_scene(scene)
+        scene.render.film_transparent = True  # Combined keeps the splats' alpha
+    if scene.camera is None:
+        frame_avatar(scene, objects.avatar, width, height)
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False)
+    print(f"Imported '{objects.avatar.name}' ({count:,} Gaussians) into {blend}")
+    return 0
+
+
+def setup_scene(scene: bpy.types.Scene) -> None:
+    """The LCA Gaussian engine and multilayer EXR output with 32-bit float passes."""
+    scene.render.engine = ENGINE_ID
+    settings = scene.render.image_settings
+    settings.media_type = "MULTI_LAYER_IMAGE"  # Blender 5.0: before the file format
+    settings.file_format = "OPEN_EXR_MULTILAYER"
+    settings.color_depth = "32"
+
+
+def frame_avatar(scene: bpy.types.Scene, avatar: bpy.types.Object, width: int, height: int):
+    """A new camera, made the scene's, that frames the avatar from the front."""
+    from ..core.views import camera_for
+    from .avatar_object import read_binding
+    from .camera import place_camera
+    from .live_link import avatar_gaussians
+
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    means = avatar_gaussians(avatar, depsgraph).means[0]
+    parts = read_binding(avatar.data).part
+    names = tuple(item.name for item in avatar.lca_avatar.part_names)
+    view = camera_for("front", means, parts, names, width, height)
+    data = bpy.data.cameras.new(f"{avatar.name}_camera")
+    camera = bpy.data.objects.new(f"{avatar.name}_camera", data)
+    scene.collection.objects.link(camera)
+    place_camera(camera, scene, view)
+    scene.camera = camera
+    return camera
+
+
+# -- render -----------------------------------------------------------------------------------
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    blend = Path(args.blend).resolve()
+    if not blend.is_file():
+        raise LcaError(f"The .blend file '{args.blend}' does not exist; give a saved .blend.")
+    out = Path(args.out).resolve()
+    if out.exists() and not out.is_dir():
+        raise LcaError(f"The output '{args.out}' is a file; give a folder.")
+    size = _size(args.size) if args.size else None
+    _open(blend)
+    scene = bpy.context.scene
+    start, end = _frame_range(args, scene)
+    if scene.camera is None:
+        raise LcaError(f"The scene '{scene.name}' has no camera; add one and save the file.")
+    setup_scene(scene)
+    if size is not None:
+        scene.render.resolution_x, scene.render.resolution_y = size
+        scene.render.resolution_percentage = 100
+    out.mkdir(parents=True, exist_ok=True)
+    written = render_frames(scene, out, start, end)
+    for path in written:
+        print(f"wrote {path}")
+    print(f"Rendered {len(written)} frame(s) to {out}")
+    return 0
+
+
+def render_frames(scene: bpy.types.Scene, out: Path, start: int, end: int) -> list[Path]:
+    """Render frames start..end to ``out/frame_####.exr``; each is written under a
+    temporary folder and moved into place once Blender has written it."""
+    partial = out / ".lca-partial"
+    partial.mkdir(exist_ok=True)
+    render = scene.render
+    render.filepath = str(partial / "frame_")
+    render.use_file_extension = True
+    render.use_overwrite = True
+    render.use_placeholder = False
+    scene.frame_start, scene.frame_end, scene.frame_step = start, end, 1
+    written: list[Path] = []
+
+    def move_into_place(written_scene, *_):
+        source = Path(written_scene.render.frame_path(frame=written_scene.frame_current))
+        target = out / source.name
+        source.replace(target)
+        written.append(target)
+
+    bpy.app.handlers.render_write.append(move_into_place)
+    try:
+        bpy.ops.render.render(animation=True, scene=scene.name)
+    except RuntimeError as err:
+        raise LcaError(_sentence(err)) from None
+    finally:
+        bpy.app.handlers.render_write.remove(move_into_place)
+        shutil.rmtree(partial, ignore_errors=True)
+    return written
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _open(blend: Path) -> None:
+    try:
+        bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    except RuntimeError as err:
+        raise LcaError(
+            f"'{blend}' could not be opened as a .blend file ({_sentence(err).rstrip('.')}); "
+            "give a .blend saved by Blender."
+        ) from None
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if sep and width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
+        return int(width), int(height)
+    raise LcaError(f"Image size '{text}' is not WIDTHxHEIGHT (for example 512x512).")
+
+
+def _frame_range(args: argparse.Namespace, scene: bpy.types.Scene) -> tuple[int, int]:
+    if args.frame is not None:
+        return args.frame, args.frame
+    if not args.frames:
+        return scene.frame_start, scene.frame_end
+    first, sep, last = args.frames.partition("..")
+    try:
+        start, end = int(first), int(last)
+    except ValueError:
+        start, end = 1, 0
+    if not sep or start > end:
+        raise LcaError(f"Frames '{args.frames}' are not START..END (for example 1..24).")
+    return start, end
+
+
+def _sentence(err: BaseException) -> str:
+    """Blender's error text (``Error: ...``) as one sentence."""
+    text = " ".join(str(err).replace("Error:", "").split())
+    return text if text.endswith(".") else f"{text}."

@@ -1,0 +1,115 @@
+"""lca_addon/commands.py: ``blender -c lca import|render`` and ``lca blender import|render``.
+
+The bpy module cannot run ``blender -c``, so the commands are tested twice over: through
+``lca blender`` (core/cli.py, in a subprocess: it enables the extension from this checkout
+in its own Blender) and through the registered callback's ``run`` in this process.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.addon.util import BPY_MISSING, one_sentence, read_exr
+
+bpy = pytest.importorskip("bpy", reason=BPY_MISSING)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lca(*args: str, user: Path) -> subprocess.CompletedProcess:
+    """``lca ARGS`` in a subprocess with its own Blender user folder."""
+    env = dict(os.environ, BLENDER_USER_RESOURCES=str(user))
+    return subprocess.run(
+        [sys.executable, "-m", "core.cli", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_lca_blender_import_then_render(addon, avatar_file, tmp_path):
+    blend, frames = tmp_path / "shot.blend", tmp_path / "frames"
+    done = lca(
+        "blender", "import", str(avatar_file), "--blend", str(blend), "--size", "48x32",
+        user=tmp_path / "user",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert blend.is_file() and "Imported 'small' (2,000 Gaussians)" in done.stdout
+
+    done = lca(
+        "blender", "render", str(blend), "--out", str(frames), "--frames", "1..2",
+        user=tmp_path / "user",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert sorted(p.name for p in frames.iterdir()) == ["frame_0001.exr", "frame_0002.exr"]
+    passes = read_exr(frames / "frame_0002.exr")
+    assert set(passes) == {"Combined", "Depth", "Normal", "BodyPart"}
+    assert passes["Combined"].shape == (32, 48, 4)
+    hit = passes["Combined"][..., 3] > 0.5
+    assert 0.05 < hit.mean() < 0.8  # the new camera frames the avatar
+    assert np.array_equal(passes["BodyPart"][..., 0] >= 0, passes["Combined"][..., 3] > 0)
+
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    scene = bpy.context.scene
+    assert scene.render.engine == "LCA_GAUSSIAN" and scene.camera.name == "small_camera"
+    assert scene.render.image_settings.file_format == "OPEN_EXR_MULTILAYER"
+    assert {"small", "small_rig", "small_body"} <= set(bpy.data.objects.keys())
+    assert bpy.data.objects["small"].lca_avatar.is_avatar
+
+
+def test_lca_blender_help_and_bad_input(tmp_path):
+    done = lca("blender", "render", "--help", user=tmp_path / "user")
+    assert done.returncode == 0 and "--frames" in done.stdout, done.stderr
+    done = lca("blender", "render", str(tmp_path / "missing.blend"), "--out", str(tmp_path),
+               user=tmp_path / "user")  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = done.stderr.strip().splitlines()[-1].removeprefix("lca blender: error: ")
+    assert "missing.blend" in message and one_sentence(message), done.stderr
+
+
+def run(addon, *argv: str) -> int:
+    return addon.module("lca_addon.commands").run(list(argv), prog="blender -c lca")
+
+
+def test_import_into_an_existing_blend_keeps_what_is_there(addon, avatar_file, tmp_path):
+    blend = tmp_path / "existing.blend"
+    bpy.ops.mesh.primitive_cube_add()
+    bpy.ops.wm.save_as_mainfile(filepath=str(blend))
+    assert run(addon, "import", str(avatar_file), "--blend", str(blend)) == 0
+    bpy.ops.wm.read_homefile(use_empty=True)
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    names = set(bpy.data.objects.keys())
+    assert {"Cube", "small", "small_rig", "small_body", "small_camera"} <= names
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["import", "missing.lca", "--blend", "new.blend"], "missing.lca"),
+        (["import", "AVATAR", "--blend", "no/such/folder/new.blend"], "folder"),
+        (["import", "AVATAR", "--blend", "new.blend", "--size", "big"], "WIDTHxHEIGHT"),
+        (["render", "photo.blend", "--out", "frames"], "photo.blend"),
+        (["render", "scene.blend", "--out", "frames", "--frames", "3..1"], "START..END"),
+        (["render", "nocamera.blend", "--out", "frames"], "no camera"),
+    ],
+)
+def test_bad_input_is_one_sentence(addon, avatar_file, tmp_path, capsys, monkeypatch, argv, needle):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "photo.blend").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(64))
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "nocamera.blend"))
+    camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+    bpy.context.scene.collection.objects.link(camera)
+    bpy.context.scene.camera = camera
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp_path / "scene.blend"))
+    argv = [str(avatar_file) if a == "AVATAR" else a for a in argv]
+    capsys.readouterr()
+    assert run(addon, *argv) == 2
+    message = capsys.readouterr().err.strip().removeprefix("blender -c lca: error: ")
+    assert needle in message and one_sentence(message), message
+    assert not (tmp_path / "new.blend").exists() and not (tmp_path / "frames").exists()
