@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--quality",
         choices=("draft", "standard", "high"),
         default="standard",
-        help="draft (about a minute on a CPU), standard (default) or high (slow)",
+        help="draft (about a minute on a CPU), standard (default, a few minutes) or high (slow)",
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--seed", type=int, default=0)

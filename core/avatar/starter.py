@@ -147,17 +147,23 @@ def make_starter_avatar(
     seed: int = 0,
     regions: tuple[tuple[str, ...], Tensor] | None = None,
     name: str = "starter",
+    shape: Tensor | None = None,
 ) -> Avatar:
-    """A canonical-pose avatar of ``count`` Gaussians on ``body``'s default shape.
+    """A canonical-pose avatar of ``count`` Gaussians on ``body`` with ``shape``.
 
     regions: optional UV region labels (names, (F,) index), e.g. from
     :func:`core.body.anny_body.anny_uv_regions`, used for eye and mouth colours.
+    shape: (S,) shape values in ``body.shape_parameters`` order; None for the default shape.
     """
     if count < 1:
         raise ValueError(f"count must be positive, got {count}.")
+    default = body.default_shape(1)
+    if shape is not None and shape.numel() != default.shape[1]:
+        raise ValueError(f"shape must be ({default.shape[1]},), got {tuple(shape.shape)}.")
+    shape_values = default if shape is None else shape.detach().reshape(1, -1).to(default)
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        vertices = body.forward().vertices[0].float().cpu()
+        vertices = body.forward(shape_values).vertices[0].float().cpu()
     faces = body.triangles.cpu()
     triangle, barycentric = sample_surface(vertices, faces, count, generator)
 
@@ -187,13 +193,16 @@ def make_starter_avatar(
         sh=sh.float(),
         part=part,
     )
-    shape = body.default_shape(1)[0].tolist()
+    named_shape = {
+        p.name: float(v)
+        for p, v in zip(body.shape_parameters, shape_values[0].tolist(), strict=True)
+    }
     return Avatar(
         binding=binding,
         body=BodyIdentity(
             model=body.name,
             model_version=body.version,
-            shape={p.name: float(v) for p, v in zip(body.shape_parameters, shape, strict=True)},
+            shape=named_shape,
         ),
         canonical_vertices=vertices,
         faces=faces,

@@ -1,0 +1,248 @@
+"""Photos -> avatar: the whole "create" job, stage by stage.
+
+Stages (each is timed and reports progress, under the names in quotes):
+1. "load": read the photos (:func:`core.recon.load_photo`).
+2. "perceive": find the one person in each (:func:`core.recon.perceive`).
+3. body: build the body model on the device ("body model") and fit one shape, and a pose
+   and camera per photo (:func:`core.recon.body_fit.fit_body`, "fitting body"). With
+   several photos, each is also fitted alone first ("fitting each photo"); if those shapes
+   disagree strongly, a note says that the photos may show different people.
+4. "appearance": Gaussians on the fitted body, coloured and refined from the photos
+   (:func:`core.recon.appearance.fit_appearance`).
+5. "score": PSNR of the avatar against each photo, inside the person mask, at the fitting
+   resolution (the "self view": how well the avatar explains the photos it was made from).
+
+Nothing is written here; the caller saves the avatar. Ctrl-C (KeyboardInterrupt) propagates
+from whichever stage is running.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..avatar.avatar import Avatar
+from ..body.model import BodyModel
+from ..errors import LcaError
+from .appearance import fit_appearance, prepare_views, view_psnr
+from .fit_types import BodyFit, Progress, no_progress
+from .images import load_photo
+from .perception import Perception, perceive
+
+
+@dataclass(frozen=True)
+class Quality:
+    """count: Gaussians; appearance_steps: Adam steps of appearance fitting; body_steps:
+    steps of body fitting; size: longer side in pixels of the person's crop that appearance
+    fitting renders."""
+
+    count: int
+    appearance_steps: int
+    body_steps: int
+    size: int
+
+
+QUALITIES = {
+    "draft": Quality(count=20_000, appearance_steps=100, body_steps=150, size=384),
+    "standard": Quality(count=50_000, appearance_steps=250, body_steps=300, size=512),
+    "high": Quality(count=120_000, appearance_steps=800, body_steps=600, size=768),
+}
+"""Presets. One photo on a 2-core CPU (one thread, docs/recon.md): draft about 50 s,
+standard about 3.5 minutes, high about 22 minutes, nearly all of it appearance fitting."""
+
+DEVICES = ("auto", "cpu", "cuda")
+SHAPE_DISAGREEMENT = 0.15
+"""Photos fitted one by one whose shapes differ by more than this share of a shape
+parameter's range (the largest over parameters) probably show different people. Measured
+on ../shared/photos (150 body steps): the same photo mirrored or shrunk 0.04 to 0.07;
+different people 0.03 to 0.27 (docs/recon.md), so only clearly different builds are noticed.
+Fewer steps leave the shapes nearer the average (at 75 steps the tree-pose woman and the
+t-shirt man differ by 0.10), so the one-photo fits take the full body steps."""
+
+
+@dataclass(frozen=True)
+class StageSeconds:
+    """Wall-clock seconds of each stage."""
+
+    load: float
+    perceive: float
+    body: float
+    appearance: float
+    score: float
+
+    @property
+    def total(self) -> float:
+        return self.load + self.perceive + self.body + self.appearance + self.score
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    """avatar: the avatar in canonical pose; fit: the body fit it was made on; seconds: time
+    per stage; psnr: (one per photo) dB of the avatar against the photo inside the person
+    mask; notes: sentences for the user (e.g. photos that seem to show different people)."""
+
+    avatar: Avatar
+    fit: BodyFit
+    seconds: StageSeconds
+    psnr: tuple[float, ...]
+    notes: tuple[str, ...]
+
+
+def resolve_device(device: str) -> torch.device:
+    """The torch device for ``device``: "auto" is CUDA where available, else the CPU;
+    "cuda" without CUDA is refused."""
+    if device not in DEVICES:
+        raise LcaError(f"Unknown device '{device}'; choose auto, cpu or cuda.")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise LcaError(
+            "The device 'cuda' was asked for but no CUDA GPU is available; use --device cpu "
+            "or --device auto."
+        )
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _body_model(device: torch.device) -> BodyModel:
+    from ..body.anny_body import AnnyBody
+
+    return AnnyBody(device=device)
+
+
+def _fit_body(
+    body: BodyModel, perceptions: list[Perception], steps: int, progress: Progress
+) -> BodyFit:
+    """Body fitting (step 3), imported when it runs."""
+    from .body_fit import fit_body
+
+    return fit_body(body, perceptions, steps=steps, progress=progress)
+
+
+def shape_disagreement(body: BodyModel, shapes: list[torch.Tensor]) -> float:
+    """The largest difference between any two of the (S,) shapes, over parameters, as a
+    share of each parameter's range."""
+    span = torch.tensor([p.maximum - p.minimum for p in body.shape_parameters])
+    stacked = torch.stack([s.detach().float().cpu() for s in shapes]) / span.clamp_min(1e-9)
+    return float((stacked.amax(0) - stacked.amin(0)).max())
+
+
+def _different_people_note(
+    body: BodyModel, perceptions: list[Perception], steps: int, progress: Progress
+) -> str | None:
+    """A sentence if the photos, fitted one by one, give clearly different body shapes."""
+    shapes = []
+    for i, perception in enumerate(perceptions):
+        done, share = i / len(perceptions), 1 / len(perceptions)
+
+        def one(stage: str, fraction: float, done=done, share=share) -> None:
+            progress("fitting each photo", done + share * fraction)
+
+        shapes.append(_fit_body(body, [perception], steps, one).shape)
+    spread = shape_disagreement(body, shapes)
+    if spread <= SHAPE_DISAGREEMENT:
+        return None
+    names = ", ".join(f"'{p.photo.path.name}'" for p in perceptions)
+    return (
+        f"The photos {names} may show different people (their body shapes, fitted one by "
+        f"one, differ by {spread:.0%} of a shape range); use photos of one person."
+    )
+
+
+def create_avatar(
+    photo_paths: list[Path],
+    *,
+    quality: str = "standard",
+    device: str = "auto",
+    seed: int = 0,
+    person: int | None = None,
+    allow_partial: bool = False,
+    progress: Progress = no_progress,
+) -> CreateResult:
+    """An avatar from photos of one person (see the module docstring for the stages).
+
+    photo_paths: one or more photos; quality: "draft", "standard" or "high" (QUALITIES);
+    device: "auto", "cpu" or "cuda"; seed: seeds the Gaussians and the fitting; person: which
+    person to take in photos showing several (0 = leftmost); allow_partial: accept a person
+    whose head or feet are cut off.
+
+    Raises LcaError (one sentence) for bad photos, photos without one usable person, an
+    unknown quality or device.
+    """
+    if not photo_paths:
+        raise LcaError("No photos were given; give one or more photos of the person.")
+    if quality not in QUALITIES:
+        raise LcaError(f"Unknown quality '{quality}'; choose {', '.join(QUALITIES)}.")
+    preset = QUALITIES[quality]
+    target = resolve_device(device)
+    paths = [Path(p) for p in photo_paths]
+    clock = time.perf_counter()
+    times = {}
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        times[stage] = now - clock
+        clock = now
+
+    photos = []
+    for i, path in enumerate(paths):
+        progress("load", i / len(paths))
+        photos.append(load_photo(path))
+    progress("load", 1.0)
+    lap("load")
+
+    perceptions = []
+    for i, photo in enumerate(photos):
+        progress("perceive", i / len(photos))
+        perceptions.append(perceive(photo, person=person, allow_partial=allow_partial))
+    progress("perceive", 1.0)
+    lap("perceive")
+
+    progress("body model", 0.0)
+    body = _body_model(target)
+    progress("body model", 1.0)
+    notes = []
+    if len(perceptions) > 1:
+        note = _different_people_note(body, perceptions, preset.body_steps, progress)
+        if note is not None:
+            notes.append(note)
+    fit = _fit_body(body, perceptions, preset.body_steps, progress)
+    lap("body")
+
+    backend = "torch" if target.type == "cpu" else "auto"
+    avatar = fit_appearance(
+        body,
+        fit,
+        count=preset.count,
+        steps=preset.appearance_steps,
+        seed=seed,
+        size=preset.size,
+        backend=backend,
+        progress=progress,
+    )
+    lap("appearance")
+
+    progress("score", 0.0)
+    views = prepare_views(body, fit, preset.size)
+    psnr = tuple(view_psnr(avatar, view, backend) for view in views)
+    progress("score", 1.0)
+    lap("score")
+
+    metadata = dict(avatar.metadata)
+    metadata.update(
+        name=paths[0].stem,
+        quality=quality,
+        photos=", ".join(p.name for p in paths),
+        self_view_psnr=", ".join(f"{v:.2f}" for v in psnr),
+    )
+    return CreateResult(
+        avatar=dataclasses.replace(avatar, metadata=metadata),
+        fit=fit,
+        seconds=StageSeconds(**times),
+        psnr=psnr,
+        notes=tuple(notes),
+    )

@@ -1,0 +1,201 @@
+"""``create_avatar`` and ``lca create``: the orchestration, with perception and body fitting
+replaced by the synthetic subject's true values (tests/core/recon/subject.py), and bad input
+through the command line."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from core.avatar.lca_file import load_lca
+from core.cli import main
+from core.errors import LcaError
+from core.recon import create
+from core.recon.create import Quality, create_avatar, shape_disagreement
+from core.recon.fit_types import BodyFit, FittedView
+from tests.core.recon.subject import (
+    dressed_avatar,
+    photograph,
+    subject_camera,
+    subject_pose,
+    subject_shape,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+PHOTOS = ROOT / ".." / "shared" / "photos"
+WIDTH, HEIGHT = 288, 384  # load_photo refuses photos under 256 px
+TINY = Quality(count=1500, appearance_steps=8, body_steps=1, size=128)
+
+
+@pytest.fixture(scope="module")
+def scene(anny_body, tmp_path_factory):
+    """The subject's photo saved as a PNG, its perception and its true camera and pose."""
+    avatar = dressed_avatar(anny_body, count=12_000)
+    pose = subject_pose(anny_body)
+    camera = subject_camera(0.0, WIDTH, HEIGHT)
+    perception, _ = photograph(anny_body, avatar, pose, camera, "subject.png")
+    path = tmp_path_factory.mktemp("photos") / "subject.png"
+    Image.fromarray(np.asarray(perception.photo.rgb)).save(path)
+    return path, perception, pose, camera
+
+
+@pytest.fixture
+def patched(monkeypatch, anny_body, scene):
+    """create_avatar with the subject's mask as perception and its true values as the body
+    fit, the tiny preset as "draft", and the session's body model. Returns the calls made."""
+    _, perception, pose, camera = scene
+    calls = {"perceive": 0, "fit_body": []}
+
+    def fake_perceive(photo, person=None, allow_partial=False):
+        calls["perceive"] += 1
+        return dataclasses.replace(perception, photo=photo)
+
+    def fake_fit_body(body, perceptions, steps, progress):
+        calls["fit_body"].append(len(perceptions))
+        progress("fitting body", 1.0)
+        views = tuple(FittedView(p, pose, camera) for p in perceptions)
+        return BodyFit(shape=subject_shape(body), views=views, loss=0.0)
+
+    monkeypatch.setattr(create, "perceive", fake_perceive)
+    monkeypatch.setattr(create, "_fit_body", fake_fit_body)
+    monkeypatch.setattr(create, "_body_model", lambda device: anny_body)
+    monkeypatch.setitem(create.QUALITIES, "draft", TINY)
+    return calls
+
+
+def test_create_avatar_runs_every_stage(patched, scene, anny_body):
+    path = scene[0]
+    stages = []
+    result = create_avatar(
+        [path], quality="draft", seed=3, progress=lambda s, f: stages.append((s, f))
+    )
+    assert result.avatar.count == TINY.count
+    assert result.avatar.metadata["quality"] == "draft"
+    assert result.avatar.metadata["seed"] == "3"
+    assert result.avatar.metadata["photos"] == "subject.png"
+    assert len(result.psnr) == 1 and result.psnr[0] > 14.0  # measured 17.7 (tiny preset)
+    assert result.notes == ()
+    assert patched["perceive"] == 1 and patched["fit_body"] == [1]
+    order = []
+    for stage, _ in stages:
+        if not order or order[-1] != stage:
+            order.append(stage)
+    assert order == ["load", "perceive", "body model", "fitting body", "appearance", "score"]
+    seconds = result.seconds
+    assert all(t >= 0 for t in (seconds.load, seconds.perceive, seconds.body, seconds.appearance))
+    assert seconds.total >= seconds.appearance
+    # The avatar sits at the fitted shape.
+    values = [result.avatar.body.shape[p.name] for p in anny_body.shape_parameters]
+    assert torch.allclose(torch.tensor(values), subject_shape(anny_body))
+
+
+def test_several_photos_of_different_people_get_a_note(patched, scene, monkeypatch, anny_body):
+    path = scene[0]
+    fit_body = create._fit_body
+
+    def unequal(body, perceptions, steps, progress):
+        fit = fit_body(body, perceptions, steps, progress)
+        if len(perceptions) == 1 and patched["fit_body"].count(1) == 2:
+            shape = fit.shape.clone()
+            shape[0] = 1.0 - shape[0] if shape[0] < 0.5 else 0.0  # the other gender
+            return dataclasses.replace(fit, shape=shape)
+        return fit
+
+    same = create_avatar([path, path], quality="draft")
+    assert same.notes == () and len(same.psnr) == 2
+    assert patched["fit_body"] == [1, 1, 2]  # each alone, then together
+    patched["fit_body"].clear()
+    monkeypatch.setattr(create, "_fit_body", unequal)
+    different = create_avatar([path, path], quality="draft")
+    assert len(different.notes) == 1
+    assert "different people" in different.notes[0] and "subject.png" in different.notes[0]
+
+
+def test_shape_disagreement_is_a_share_of_the_range(anny_body):
+    a = anny_body.default_shape(1)[0]
+    b = a.clone()
+    b[2] += 0.25
+    assert shape_disagreement(anny_body, [a, a]) == 0.0
+    assert shape_disagreement(anny_body, [a, b, a]) == pytest.approx(0.25)
+
+
+def test_bad_options_are_one_sentence():
+    with pytest.raises(LcaError, match="quality"):
+        create_avatar([Path("x.jpg")], quality="ultra")
+    with pytest.raises(LcaError, match="device"):
+        create_avatar([Path("x.jpg")], device="tpu")
+    with pytest.raises(LcaError, match="No photos"):
+        create_avatar([])
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
+def test_cuda_without_cuda_is_refused(tmp_path):
+    with pytest.raises(LcaError, match="no CUDA"):
+        create_avatar([tmp_path / "x.jpg"], device="cuda")
+
+
+# -- lca create ------------------------------------------------------------------------------
+
+
+def test_cli_writes_avatar_and_preview(patched, scene, tmp_path, capsys):
+    out = tmp_path / "me.lca"
+    assert main(["create", str(scene[0]), "-o", str(out), "--quality", "draft"]) == 0
+    avatar = load_lca(out)
+    assert avatar.count == TINY.count and avatar.metadata["name"] == "me"
+    preview = Image.open(tmp_path / "me.preview.png")
+    assert preview.mode == "RGBA" and preview.getextrema()[3][1] > 0
+    printed = capsys.readouterr()
+    assert "Self-view PSNR" in printed.out and "subject.png" in printed.out
+    assert "appearance" in printed.err  # progress went to stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.lca", "me.preview.png"]
+
+
+def _fails_cleanly(args, tmp_path, capsys, expect: str) -> None:
+    out = tmp_path / "out" / "me.lca"
+    code = main(["create", *args, "-o", str(out), "--quality", "draft"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert err[-1].startswith("lca: error: ") and expect in err[-1], err
+    assert err[-1].endswith(".")
+    assert not out.exists()
+    assert not out.parent.exists() or not any(out.parent.iterdir())
+
+
+def test_cli_refuses_a_file_that_is_not_an_image(tmp_path, capsys):
+    fake = tmp_path / "notes.jpg"
+    fake.write_text("not a photo")
+    _fails_cleanly([str(fake)], tmp_path, capsys, "notes.jpg")
+
+
+def test_cli_refuses_a_missing_file(tmp_path, capsys):
+    _fails_cleanly([str(tmp_path / "nowhere.jpg")], tmp_path, capsys, "nowhere.jpg")
+
+
+def test_cli_refuses_a_photo_without_a_person(tmp_path, capsys):
+    photo = PHOTOS / "no_person_coffee_cup_01.jpg"
+    if not photo.is_file():
+        pytest.skip(f"shared test photo not found at {photo}")
+    pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")
+    _fails_cleanly([str(photo)], tmp_path, capsys, "No person")
+
+
+def test_cli_refuses_an_output_that_is_not_lca(scene, tmp_path, capsys):
+    code = main(["create", str(scene[0]), "-o", str(tmp_path / "me.ply")])
+    assert code == 2 and ".lca" in capsys.readouterr().err
+    assert not (tmp_path / "me.ply").exists()
+
+
+def test_ctrl_c_leaves_nothing_behind(patched, scene, tmp_path, monkeypatch, capsys):
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(create, "_fit_body", interrupted)
+    out = tmp_path / "me.lca"
+    assert main(["create", str(scene[0]), "-o", str(out), "--quality", "draft"]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
