@@ -350,6 +350,9 @@ def initial_colours(avatar: Avatar, views: Sequence[ViewTarget], backend: str = 
     return filled.clamp(0, 1)
 
 
+_FIELDS = tuple(f.name for f in dataclasses.fields(GaussianBinding))
+
+
 def _rate_factor(step: int, steps: int) -> float:
     """Cosine from 1 at the first step to FINAL_RATE at the last."""
     t = step / max(steps - 1, 1)
@@ -372,19 +375,20 @@ def refine(
     faces = avatar.faces.to(device)
     generator = torch.Generator().manual_seed(seed)
     params = {
-        "colour": start.sh[:, 0].clone().requires_grad_(),
+        "sh_dc": start.sh[:, 0].clone().requires_grad_(),
         "opacity": start.opacity_logit.clone().requires_grad_(),
         "offset": start.offset.clone().requires_grad_(),
         "log_scale": start.log_scale.clone().requires_grad_(),
         "rotation": start.rotation.clone().requires_grad_(),
     }
-    rates = dict(LEARNING_RATES, colour=LEARNING_RATES["colour"] / SH_C0)
+    rates = dict(LEARNING_RATES)
+    rates["sh_dc"] = rates.pop("colour") / SH_C0
     optimiser = torch.optim.Adam(
         [{"params": [p], "lr": rates[name], "name": name} for name, p in params.items()],
         eps=1e-15,
     )
     scale_limit = start.log_scale + math.log(SCALE_GROWTH)
-    start_colour = start.sh[:, 0]
+    start_dc = start.sh[:, 0]
     # Adam takes full steps on however small a gradient: Gaussians hidden in every view
     # would drift on the crumbs of light that leak through the ones in front of them, so
     # they are held still (and keep their filled-in colours).
@@ -396,7 +400,7 @@ def refine(
     def binding() -> GaussianBinding:
         return dataclasses.replace(
             start,
-            sh=torch.cat((params["colour"][:, None], start.sh[:, 1:]), dim=1),
+            sh=torch.cat((params["sh_dc"][:, None], start.sh[:, 1:]), dim=1),
             opacity_logit=params["opacity"],
             offset=params["offset"],
             log_scale=params["log_scale"],
@@ -421,7 +425,7 @@ def refine(
         loss = loss + SSIM_WEIGHT * (1 - ssim(result.rgb, target))
         loss = loss + MASK_WEIGHT * (result.alpha - view.mask).abs().mean()
         loss = loss + OFFSET_WEIGHT * params["offset"].square().sum(-1).mean()
-        drift = (params["colour"] - start_colour) * SH_C0  # in colour units
+        drift = (params["sh_dc"] - start_dc) * SH_C0  # in colour units
         loss = loss + COLOUR_WEIGHT * drift.square().sum(-1).mean()
         excess = F_nn.relu(params["log_scale"] - scale_limit)
         loss = loss + SCALE_WEIGHT * excess.square().sum(-1).mean()
@@ -436,9 +440,6 @@ def refine(
         rotation = final.rotation / final.rotation.norm(dim=-1, keepdim=True)
         final = dataclasses.replace(final, rotation=rotation)
     return GaussianBinding(**{name: getattr(final, name).detach().cpu() for name in _FIELDS})
-
-
-_FIELDS = tuple(f.name for f in dataclasses.fields(GaussianBinding))
 
 
 def fit_appearance(
