@@ -138,7 +138,7 @@ def fit_body(
     targets = _targets(perceptions, marks, fov_y_deg, dtype)
     problem = _Problem(body, marks, targets)
     params = problem.initial_parameters()
-    warmup = max(1, round(0.3 * steps)) if steps > 1 else 1
+    warmup = max(1, round(0.3 * steps))
     for phase, (count, names) in enumerate(
         ((warmup, ("root", "translation", "bones")), (steps - warmup, tuple(params)))
     ):
