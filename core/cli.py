@@ -45,6 +45,16 @@ def _posed_vertices(avatar, pose_spec: str, smplx_dir):
     return posed_vertices(avatar, body, [parse_pose(body, pose_spec)])[0]
 
 
+def _set_threads(threads: int | None) -> None:
+    if threads is None:
+        return
+    if threads < 1:
+        raise LcaError(f"--threads must be 1 or more, not {threads}.")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
 # -- commands ---------------------------------------------------------------------------------
 
 
@@ -118,45 +128,13 @@ def cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
-class _StageLine:
-    """Progress(stage, fraction) shown as one updating line per stage on a terminal, or as a
-    line per stage (and per quarter done) elsewhere."""
-
-    def __init__(self, stream=None):
-        self.stream = stream if stream is not None else sys.stderr
-        self.live = self.stream.isatty()
-        self.stage: str | None = None
-        self.shown = -1
-
-    def __call__(self, stage: str, fraction: float) -> None:
-        percent = int(100 * min(max(fraction, 0.0), 1.0))
-        if stage != self.stage:
-            if self.live and self.stage is not None:
-                self.stream.write("\n")
-            self.stage, self.shown = stage, -1
-        if self.live:
-            if percent != self.shown:
-                self.stream.write(f"\r{stage:<18} {percent:3d}%")
-        elif percent // 25 != self.shown // 25 or self.shown < 0:
-            self.stream.write(f"{stage:<18} {percent:3d}%\n")
-        else:
-            return
-        self.shown = percent
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.live and self.stage is not None:
-            self.stream.write("\n")
-            self.stream.flush()
-        self.stage = None
-
-
 def cmd_create(args: argparse.Namespace) -> int:
     import dataclasses
 
     from .avatar.lca_file import save_lca
     from .images import rgba_image, save_image
     from .posing import avatar_scene
+    from .progress import StageLine
     from .recon.create import create_avatar
     from .render import render
     from .views import camera_for
@@ -167,7 +145,8 @@ def cmd_create(args: argparse.Namespace) -> int:
     if output.is_dir():
         raise LcaError(f"The output '{output}' is a folder; give a file name such as me.lca.")
     preview_path = output.with_name(f"{output.stem}.preview.png")
-    line = _StageLine()
+    _set_threads(args.threads)
+    line = StageLine()
     try:
         result = create_avatar(
             [Path(p) for p in args.photos],
@@ -206,6 +185,61 @@ def cmd_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    import json
+
+    from .fileio import atomic_path, ensure_writable_dir
+    from .images import save_image
+    from .progress import StageLine
+    from .recon.evaluate import evaluate, format_scores
+
+    _set_threads(args.threads)
+    out_dir = ensure_writable_dir(Path(args.out))
+    train, held_out = list(args.train or []), list(args.held_out or [])
+    if args.sample:
+        from .body.anny_body import AnnyBody
+        from .recon.sample_person import VIEWS, write_sample_photos
+
+        chosen = args.sample.split(",")
+        unknown = [v for v in chosen if v not in VIEWS]
+        if unknown or not chosen:
+            raise LcaError(f"Unknown sample view '{unknown[0]}'; choose from {', '.join(VIEWS)}.")
+        paths = write_sample_photos(
+            AnnyBody(), ensure_writable_dir(out_dir / "input"), tuple(VIEWS)
+        )
+        train += [p for p, v in zip(paths, VIEWS, strict=True) if v in chosen]
+        held_out += [p for p, v in zip(paths, VIEWS, strict=True) if v not in chosen]
+    if not train:
+        raise LcaError("No training photos were given; use --train PHOTO ... or --sample.")
+    line = StageLine()
+    try:
+        result = evaluate(
+            [Path(p) for p in train],
+            [Path(p) for p in held_out],
+            quality=args.quality,
+            device=args.device,
+            seed=args.seed,
+            person=args.person,
+            allow_partial=args.allow_partial,
+            progress=line,
+        )
+    finally:
+        line.close()
+    for score, panel in zip(result.scores, result.panels, strict=True):
+        kind = "heldout" if score.held_out else "self"
+        save_image(out_dir / f"{kind}_{Path(score.photo).stem}.png", panel)
+    table = format_scores(result.scores)
+    with atomic_path(out_dir / "scores.json") as tmp:
+        tmp.write_text(json.dumps([vars(s) for s in result.scores], indent=2))
+    print(table)
+    print(
+        f"Created from {len(train)} photo(s), scored {len(held_out)} held out, in "
+        f"{result.seconds:.1f} s; side-by-side images (photo | avatar | 4x difference) and "
+        f"scores.json in {out_dir}."
+    )
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
@@ -214,13 +248,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
+    from .progress import StageLine
 
-    result = run_demo(
-        Path(args.out), count=args.count, frames=args.frames, size=args.size, seed=args.seed
-    )
-    print(f"Demo written to {args.out} in {result.seconds:.1f} s:")
+    _set_threads(args.threads)
+    line = StageLine()
+    try:
+        result = run_demo(
+            Path(args.out),
+            photo=Path(args.photo) if args.photo else None,
+            quality=args.quality,
+            frames=args.frames,
+            size=args.size,
+            seed=args.seed,
+            progress=line,
+        )
+    finally:
+        line.close()
+    print(f"Demo written to {args.out} in {result.seconds:.1f} s, from {result.photo}:")
     print(
-        f"  {result.avatar.name}, {result.ply.name}, {len(result.turntable)} turntable views, "
+        f"  {result.avatar.name}, {result.ply.name}, {result.comparison.name} (self view "
+        f"{result.psnr:.1f} dB inside the person), posed/ ({len(result.posed)} views: "
+        f"arm raised, fingers curled, smiling), {len(result.turntable)} turntable views, "
         f"{len(result.animation)} animation frames, turntable.gif, animation.gif"
     )
     return 0
@@ -278,6 +326,14 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.set_defaults(func=func)
         return p
+
+    def threads_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--threads",
+            type=int,
+            help="CPU threads for torch (default: torch's choice, one per core); on a machine "
+            "busy with other work, 1 is often much faster",
+        )
 
     def smplx_option(p: argparse.ArgumentParser) -> None:
         p.add_argument("--smplx-dir", help="folder with your licensed smplx/SMPLX_NEUTRAL.npz")
@@ -345,6 +401,35 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept a person whose head or feet are cut off",
     )
+    threads_option(p)
+
+    p = add(
+        "eval",
+        "Create an avatar from some photos of a person and score it on held-out photos "
+        "(PSNR and SSIM inside and outside the person mask, side-by-side images).",
+        cmd_eval,
+    )
+    p.add_argument("--train", nargs="+", metavar="PHOTO", help="photos to create from")
+    p.add_argument("--held-out", nargs="+", metavar="PHOTO", help="photos to score on")
+    p.add_argument(
+        "--sample",
+        metavar="VIEWS",
+        help="use the project's sample person: create from these views (comma-separated, "
+        "e.g. front or front,back) and hold out the rest of front, three-quarter, left, "
+        "back, right",
+    )
+    p.add_argument("--out", default="out/eval", help="output folder (default out/eval)")
+    p.add_argument(
+        "--quality",
+        choices=("draft", "standard", "high"),
+        default="draft",
+        help="create quality (default draft)",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--person", type=int, help="which person in photos of several, 0 = leftmost")
+    p.add_argument("--allow-partial", action="store_true", help="accept a cut-off person")
+    threads_option(p)
 
     p = add("bench", "Measure speed: deform, render or io; prints figures and ratios.", cmd_bench)
     p.add_argument("what", choices=("deform", "render", "io"))
@@ -358,12 +443,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported")
     p.add_argument("--backend", choices=("auto", "torch", "gsplat"), default="torch")
 
-    p = add("demo", "Make a starter avatar and render a turntable and an animation.", cmd_demo)
+    p = add(
+        "demo",
+        "Create an avatar from a photo (default: the project's own sample person) and render "
+        "it posed, turning and animated.",
+        cmd_demo,
+    )
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
-    p.add_argument("--count", type=int, default=120_000, help="Gaussians (default 120000)")
+    p.add_argument("--photo", help="your full-body photo (default: the sample person)")
+    p.add_argument(
+        "--quality",
+        choices=("draft", "standard", "high"),
+        default="draft",
+        help="create quality (default draft, about a minute on a CPU)",
+    )
     p.add_argument("--frames", type=int, default=24, help="animation frames (default 24)")
     p.add_argument("--size", type=int, default=512, help="full-body image size (default 512)")
     p.add_argument("--seed", type=int, default=0)
+    threads_option(p)
 
     add("warm", "Build the Anny body model's cache (done once by `make`).", cmd_warm)
 

@@ -1,9 +1,16 @@
-"""`lca demo`: a starter avatar, a turntable and a short animation, rendered from Gaussians.
+"""`lca demo`: photo -> avatar -> posed renders, on the embedded default input or your photo.
 
-Writes to the output folder:
-    avatar.lca, avatar.ply              the starter avatar (canonical pose) and its 3DGS PLY
+With no photo, the demo photographs the project's own sample person
+(core.recon.sample_person) and creates the avatar from that photo through the whole
+`lca create` pipeline (perception, body fit, appearance). Writes to the output folder:
+    input/sample_front.png          the default input (only when no photo is given)
+    avatar.lca, avatar.ply          the created avatar (canonical pose) and its 3DGS PLY
+    comparison.png                  the photo beside the avatar rendered in the fitted pose
+                                    and camera (the self view)
+    posed/*.png                     arm raised, fingers curled, smiling: full body, three
+                                    quarter, face and left-hand close-ups
     turntable/view_00.png .. view_07.png and turntable.gif    8 views around the avatar
-    animation/frame_000.png ..  and animation.gif   arm raise, finger curl, jawOpen,
+    animation/frame_000.png ..  and animation.gif   arm raise, finger curl, smile, jawOpen,
         eyeBlinkLeft; each frame shows the full body, a face close-up and a left-hand close-up
 """
 
@@ -16,28 +23,35 @@ from pathlib import Path
 
 import torch
 from PIL import Image
-from tqdm import tqdm
 
+from .avatar.avatar import Avatar
 from .avatar.lca_file import load_lca, save_lca
 from .avatar.ply import export_avatar_ply
-from .avatar.starter import make_starter_avatar
-from .body.anny_body import AnnyBody, anny_uv_regions
-from .body.poses import Pose, preset_pose, rest_pose
+from .body.model import BodyModel
+from .body.poses import Pose, parse_pose, preset_pose, rest_pose
 from .fileio import ensure_writable_dir
 from .images import rgb_image, save_gif, save_image
 from .posing import avatar_scene, posed_vertices
+from .recon.fit_types import Progress, no_progress
 from .render import render
 from .views import camera_for
 
 BACKGROUND = (0.16, 0.17, 0.19)
+POSED = "arm-raise+finger-curl+smile"
+"""The pose of the posed stills."""
+POSED_VIEWS = ("front", "three-quarter", "face", "hand.L")
 
 
 @dataclass(frozen=True)
 class DemoResult:
+    photo: Path
     avatar: Path
     ply: Path
+    comparison: Path
+    posed: list[Path]
     turntable: list[Path]
     animation: list[Path]
+    psnr: float
     seconds: float
 
 
@@ -52,12 +66,13 @@ def _bump(a: float, b: float, t: float) -> float:
 
 
 def animation_weights(t: float) -> dict[str, float]:
-    """Preset weights at time t in [0, 1]: the arm rises, the fingers curl, the jaw opens,
-    the left eye blinks."""
+    """Preset weights at time t in [0, 1]: the arm rises, the fingers curl, a smile, the jaw
+    opens, the left eye blinks."""
     return {
         "arm-raise": _smoothstep(0.0, 0.35, t),
         "finger-curl": _smoothstep(0.3, 0.6, t),
-        "jaw-open": _bump(0.5, 0.85, t),
+        "smile": _bump(0.35, 0.65, t),
+        "jaw-open": _bump(0.6, 0.85, t),
         "blink-left": _bump(0.82, 0.98, t),
     }
 
@@ -69,66 +84,144 @@ def animation_pose(presets: dict[str, Pose], t: float, base: Pose) -> Pose:
     return pose
 
 
-def run_demo(
-    out_dir: Path, count: int = 120_000, frames: int = 24, size: int = 512, seed: int = 0
-) -> DemoResult:
-    start = time.perf_counter()
-    out_dir = ensure_writable_dir(Path(out_dir))
-    body = AnnyBody()
-    print(f"Making a starter avatar of {count:,} Gaussians on the Anny body ...", flush=True)
-    avatar = make_starter_avatar(body, count=count, seed=seed, regions=anny_uv_regions(body.uvs))
-    lca_path, ply_path = out_dir / "avatar.lca", out_dir / "avatar.ply"
-    save_lca(avatar, lca_path)
-    export_avatar_ply(avatar, ply_path)
-    avatar = load_lca(lca_path)  # render what was written, not what is in memory
-    background = BACKGROUND
+def default_photo(out_dir: Path) -> Path:
+    """Photograph the sample person (front view) into ``out_dir/input``."""
+    from .body.anny_body import AnnyBody
+    from .recon.sample_person import write_sample_photos
 
-    turntable_dir = ensure_writable_dir(out_dir / "turntable")
-    rest_scene = avatar_scene(avatar)
-    turntable, turntable_frames = [], []
-    for i in tqdm(range(8), desc="turntable", unit="view"):
-        camera = camera_for(
-            f"orbit:{45 * i}", rest_scene.means, avatar.binding.part, avatar.part_names, size, size
-        )
-        image = rgb_image(render(rest_scene, camera, background=background))
-        path = turntable_dir / f"view_{i:02d}.png"
+    return write_sample_photos(AnnyBody(), ensure_writable_dir(out_dir / "input"))[0]
+
+
+def _camera(spec: str, avatar: Avatar, means: torch.Tensor, width: int, height: int):
+    return camera_for(spec, means, avatar.binding.part, avatar.part_names, width, height)
+
+
+def _comparison(photo: Path, avatar: Avatar, body: BodyModel, fit, size: int) -> Image.Image:
+    """The photo beside the avatar rendered in the fitted pose and camera of that photo."""
+    from .recon.images import load_photo
+
+    view = fit.views[0]
+    vertices = posed_vertices(avatar, body, [view.pose])[0]
+    with torch.no_grad():
+        result = render(avatar_scene(avatar, vertices), view.camera, background=(1.0, 1.0, 1.0))
+    shown = Image.fromarray(load_photo(photo).rgb)
+    rendered = rgb_image(result).resize(shown.size)
+    scale = size / shown.height
+    width = round(shown.width * scale)
+    panel = Image.new("RGB", (2 * width, size), (255, 255, 255))
+    panel.paste(shown.resize((width, size), Image.LANCZOS), (0, 0))
+    panel.paste(rendered.resize((width, size), Image.LANCZOS), (width, 0))
+    return panel
+
+
+def _posed_stills(avatar: Avatar, body: BodyModel, out_dir: Path, size: int) -> list[Path]:
+    vertices = posed_vertices(avatar, body, [parse_pose(body, POSED)])[0]
+    scene = avatar_scene(avatar, vertices)
+    directory = ensure_writable_dir(out_dir / "posed")
+    paths = []
+    for spec in POSED_VIEWS:
+        side = size if spec in ("front", "three-quarter") else size // 2
+        camera = _camera(spec, avatar, scene.means, side, side)
+        with torch.no_grad():
+            image = rgb_image(render(scene, camera, background=BACKGROUND))
+        path = directory / f"{spec.replace('.', '_')}.png"
         save_image(path, image)
-        turntable.append(path)
-        turntable_frames.append(image)
-    save_gif(out_dir / "turntable.gif", turntable_frames, fps=2.0)
+        paths.append(path)
+    return paths
 
+
+def _turntable(avatar: Avatar, out_dir: Path, size: int) -> list[Path]:
+    directory = ensure_writable_dir(out_dir / "turntable")
+    scene = avatar_scene(avatar)
+    paths, frames = [], []
+    for i in range(8):
+        camera = _camera(f"orbit:{45 * i}", avatar, scene.means, size, size)
+        with torch.no_grad():
+            image = rgb_image(render(scene, camera, background=BACKGROUND))
+        path = directory / f"view_{i:02d}.png"
+        save_image(path, image)
+        paths.append(path)
+        frames.append(image)
+    save_gif(out_dir / "turntable.gif", frames, fps=2.0)
+    return paths
+
+
+def _animation(
+    avatar: Avatar, body: BodyModel, out_dir: Path, frames: int, size: int, progress: Progress
+) -> list[Path]:
     presets = {name: preset_pose(body, name) for name in animation_weights(0.0)}
     base = rest_pose(body)
     times = [i / max(frames - 1, 1) for i in range(frames)]
     vertices = posed_vertices(avatar, body, [animation_pose(presets, t, base) for t in times])
     # One full-body camera for the whole clip, framed on the rest and the final pose.
-    final_scene = avatar_scene(avatar, vertices[-1])
-    both = torch.cat((rest_scene.means, final_scene.means))
+    rest_means = avatar_scene(avatar).means
+    both = torch.cat((rest_means, avatar_scene(avatar, vertices[-1]).means))
     both_parts = torch.cat((avatar.binding.part, avatar.binding.part))
     body_camera = camera_for("front", both, both_parts, avatar.part_names, size, size)
-    face_camera = camera_for(
-        "face", rest_scene.means, avatar.binding.part, avatar.part_names, size // 2, size // 2
-    )
-    animation_dir = ensure_writable_dir(out_dir / "animation")
-    animation, animation_frames = [], []
-    for i in tqdm(range(frames), desc="animation", unit="frame"):
+    face_camera = _camera("face", avatar, rest_means, size // 2, size // 2)
+    directory = ensure_writable_dir(out_dir / "animation")
+    paths, images = [], []
+    for i in range(frames):
+        progress("animation", i / frames)
         scene = avatar_scene(avatar, vertices[i])
-        hand_camera = camera_for(
-            "hand.L", scene.means, avatar.binding.part, avatar.part_names, size // 2, size // 2
-        )
+        hand_camera = _camera("hand.L", avatar, scene.means, size // 2, size // 2)
         panel = Image.new("RGB", (size + size // 2, size))
-        panel.paste(rgb_image(render(scene, body_camera, background=background)), (0, 0))
-        panel.paste(rgb_image(render(scene, face_camera, background=background)), (size, 0))
-        panel.paste(rgb_image(render(scene, hand_camera, background=background)), (size, size // 2))
-        path = animation_dir / f"frame_{i:03d}.png"
+        with torch.no_grad():
+            panel.paste(rgb_image(render(scene, body_camera, background=BACKGROUND)), (0, 0))
+            panel.paste(rgb_image(render(scene, face_camera, background=BACKGROUND)), (size, 0))
+            hand = rgb_image(render(scene, hand_camera, background=BACKGROUND))
+        panel.paste(hand, (size, size // 2))
+        path = directory / f"frame_{i:03d}.png"
         save_image(path, panel)
-        animation.append(path)
-        animation_frames.append(panel)
-    save_gif(out_dir / "animation.gif", animation_frames, fps=12.0)
+        paths.append(path)
+        images.append(panel)
+    progress("animation", 1.0)
+    save_gif(out_dir / "animation.gif", images, fps=12.0)
+    return paths
+
+
+def run_demo(
+    out_dir: Path,
+    photo: Path | None = None,
+    quality: str = "draft",
+    frames: int = 24,
+    size: int = 512,
+    seed: int = 0,
+    progress: Progress = no_progress,
+) -> DemoResult:
+    """Create an avatar from ``photo`` (default: the sample person) and render it posed."""
+    from .body.anny_body import AnnyBody
+    from .recon.create import create_avatar
+
+    start = time.perf_counter()
+    out_dir = ensure_writable_dir(Path(out_dir))
+    if photo is None:
+        progress("sample photo", 0.0)
+        photo = default_photo(out_dir)
+        progress("sample photo", 1.0)
+    created = create_avatar([Path(photo)], quality=quality, seed=seed, progress=progress)
+    lca_path, ply_path = out_dir / "avatar.lca", out_dir / "avatar.ply"
+    save_lca(created.avatar, lca_path)
+    export_avatar_ply(created.avatar, ply_path)
+    avatar = load_lca(lca_path)  # render what was written, not what is in memory
+    body = AnnyBody()
+
+    progress("renders", 0.0)
+    comparison = out_dir / "comparison.png"
+    save_image(comparison, _comparison(Path(photo), avatar, body, created.fit, size))
+    posed = _posed_stills(avatar, body, out_dir, size)
+    progress("renders", 0.5)
+    turntable = _turntable(avatar, out_dir, size)
+    progress("renders", 1.0)
+    animation = _animation(avatar, body, out_dir, frames, size, progress)
     return DemoResult(
+        photo=Path(photo),
         avatar=lca_path,
         ply=ply_path,
+        comparison=comparison,
+        posed=posed,
         turntable=turntable,
         animation=animation,
+        psnr=created.psnr[0],
         seconds=time.perf_counter() - start,
     )

@@ -5,6 +5,7 @@ runs, and every MediaPipe model lives only for that call.
 """
 
 from .errors import (
+    BackViewOnlyError,
     NoPersonError,
     PerceptionError,
     PersonCutOffError,
@@ -21,11 +22,14 @@ from .perception import (
     BodyLandmarks,
     Perception,
     PointSet,
+    facing,
     perceive,
+    seen_from_behind,
 )
 
 __all__ = [
     "BODY_LANDMARK_NAMES",
+    "BackViewOnlyError",
     "FEET",
     "HEAD",
     "BodyLandmarks",
@@ -39,6 +43,8 @@ __all__ = [
     "PhotoError",
     "PointSet",
     "SeveralPeopleError",
+    "facing",
     "load_photo",
     "perceive",
+    "seen_from_behind",
 ]

@@ -344,8 +344,15 @@ def initial_colours(avatar: Avatar, views: Sequence[ViewTarget], backend: str = 
     if bool(seen.all()):
         return colour.clamp(0, 1)
     binding = avatar.binding
+    head = binding.part == avatar.part_names.index("head") if "head" in avatar.part_names else None
     filled = fill_on_mesh(
-        avatar.canonical_vertices, avatar.faces, binding.triangle, binding.barycentric, colour, seen
+        avatar.canonical_vertices,
+        avatar.faces,
+        binding.triangle,
+        binding.barycentric,
+        colour,
+        seen,
+        head=head,
     )
     return filled.clamp(0, 1)
 

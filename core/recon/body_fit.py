@@ -108,6 +108,7 @@ def fit_body(
     *,
     steps: int = 300,
     fov_y_deg: float | None = None,
+    shape: Tensor | None = None,
     progress: Progress = no_progress,
 ) -> BodyFit:
     """Fit ``body`` (Anny) to one or more photos of one person.
@@ -118,6 +119,8 @@ def fit_body(
         steps: Adam steps (the first 30% fit the camera and body pose only).
         fov_y_deg: the photos' vertical field of view; None assumes a 40 mm-equivalent lens
             (``DEFAULT_FOCAL_35MM``).
+        shape: (S,) a known body shape to keep (e.g. from other photos of the person): only
+            the poses, expressions and cameras are fitted; None fits the shape too.
         progress: called as progress("fitting body", fraction).
 
     Returns:
@@ -138,9 +141,14 @@ def fit_body(
     targets = _targets(perceptions, marks, fov_y_deg, dtype)
     problem = _Problem(body, marks, targets)
     params = problem.initial_parameters()
+    fitted = tuple(params)
+    if shape is not None:
+        with torch.no_grad():
+            params["shape"].copy_(shape.detach().to(params["shape"]).reshape(params["shape"].shape))
+        fitted = tuple(n for n in params if n != "shape")
     warmup = max(1, round(0.3 * steps))
     for phase, (count, names) in enumerate(
-        ((warmup, ("root", "translation", "bones")), (steps - warmup, tuple(params)))
+        ((warmup, ("root", "translation", "bones")), (steps - warmup, fitted))
     ):
         optimiser = torch.optim.Adam(
             [{"params": [params[n]], "lr": _LEARNING_RATES[n]} for n in names]

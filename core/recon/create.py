@@ -29,9 +29,10 @@ from ..avatar.avatar import Avatar
 from ..body.model import BodyModel
 from ..errors import LcaError
 from .appearance import fit_appearance, prepare_views, view_psnr
+from .errors import BackViewOnlyError
 from .fit_types import BodyFit, Progress, no_progress
 from .images import load_photo
-from .perception import Perception, perceive
+from .perception import Perception, perceive, seen_from_behind
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,12 @@ def create_avatar(
         progress("perceive", i / len(photos))
         perceptions.append(perceive(photo, person=person, allow_partial=allow_partial))
     progress("perceive", 1.0)
+    if all(seen_from_behind(p) for p in perceptions):
+        names = ", ".join(f"'{p.name}'" for p in paths)
+        raise BackViewOnlyError(
+            f"{names} show{'s' if len(paths) == 1 else ''} the person only from behind, so "
+            "there is no face to make; add a photo of them from the front."
+        )
     lap("perceive")
 
     progress("body model", 0.0)

@@ -28,3 +28,7 @@ class PersonCutOffError(PerceptionError):
 
 class PersonTooSmallError(PerceptionError):
     """The person covers too little of the photo to be perceived reliably."""
+
+
+class BackViewOnlyError(PerceptionError):
+    """Every photo shows the person from behind: there is nothing to make the face from."""

@@ -3,12 +3,17 @@
 Works on any points in the canonical frame; appearance fitting uses the body mesh's vertices
 (:func:`fill_on_mesh`), so the cost does not grow with the number of Gaussians.
 
-Rule: an unseen point takes the colour of the seen point nearest its left/right mirror image
-if that lies within MIRROR_RADIUS of the mirror image (the far arm of a side view copies the
-near arm), else the colour of the seen point nearest to itself (the back of a front view
-continues the colours at its sides). The colours taken by nearness are then relaxed towards
-their neighbours' (FILL_SMOOTHING passes over FILL_NEIGHBOURS nearest points), which blends
-the patches that nearness leaves (one per seen point along the edge of what was seen).
+Rule: an unseen point takes the colour of the seen point nearest its left/right mirror
+image if that lies within MIRROR_RADIUS of the mirror image (the far arm of a side view
+copies the near arm). Else an unseen point on the head (the scalp; typically the back of the
+head in a front photo) takes the colour of the nearest seen head point in the top SCALP_BAND
+of what was seen of the head, so the hair seen on top continues down the back of the head
+instead of the skin of the ears and neck (the "bald from behind" of plain nearness); a bald
+head stays skin, because its top is skin. Any other unseen point
+takes the colour of the seen point nearest to itself (the back of a front view continues the
+colours at its sides). The colours taken by nearness (and from the top) are then relaxed
+towards their neighbours' (FILL_SMOOTHING passes over FILL_NEIGHBOURS nearest points), which
+blends the patches that nearness leaves (one per seen point along the edge of what was seen).
 
 Letters: P points, Q queries, V vertices, F triangles, N Gaussians.
 """
@@ -25,6 +30,12 @@ within millimetres)."""
 MIRROR_AXIS = 0
 """The canonical frame's left/right axis (X for Anny and SMPL-X); the body is symmetric about
 the plane through the middle of the mesh across it."""
+UP_AXIS = 2
+"""The canonical frame's up axis (Z for Anny; core.avatar records the frame)."""
+SCALP_BAND = 0.03
+"""Metres: unseen head points copy the nearest seen head point within this distance of the
+highest seen head point (measured along UP_AXIS). On the sample person (core.recon
+.sample_person) seen from the front, 2 cm held 4 points of hair, 3 cm all hair."""
 FILL_NEIGHBOURS = 8
 FILL_SMOOTHING = 10
 """Colours filled by nearness are averaged over their FILL_NEIGHBOURS nearest points this
@@ -47,17 +58,31 @@ def nearest_points(query: Tensor, points: Tensor, k: int = 1) -> tuple[Tensor, T
     return torch.cat(distances), torch.cat(indices)
 
 
+def _from_top(query: Tensor, points: Tensor) -> Tensor:
+    """(Q,) index into ``points`` (P, 3) of the nearest of those within SCALP_BAND of the
+    highest, for each query (Q, 3)."""
+    height = points[:, UP_AXIS]
+    top = (height >= height.max() - SCALP_BAND).nonzero().squeeze(1)
+    return top[torch.cdist(query, points[top]).argmin(dim=1)]
+
+
 def fill_unseen(
-    points: Tensor, colour: Tensor, seen: Tensor, mirror_centre: float = 0.0
+    points: Tensor,
+    colour: Tensor,
+    seen: Tensor,
+    mirror_centre: float = 0.0,
+    head: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Colours (P, 3) with every unseen point given a seen one's colour, and (P,) bool True
     for those that took it from the seen point nearest to themselves.
 
     points: (P, 3) canonical positions (mesh vertices or Gaussian centres); colour: (P, 3);
     seen: (P,) bool; mirror_centre: the coordinate of the body's symmetry plane along
-    MIRROR_AXIS. An unseen point takes the colour of the seen point nearest its mirror image
-    if that lies within MIRROR_RADIUS of it, else the colour of the seen point nearest to
-    itself. With nothing seen, the colours are returned unchanged.
+    MIRROR_AXIS; head: (P,) bool, the points on the head. An unseen point takes the colour of
+    the seen point nearest its mirror image if that lies within MIRROR_RADIUS of it; else an
+    unseen head point takes the nearest seen head point at the top (module docstring), and
+    any other the colour of the seen point nearest to itself. With nothing seen, the colours
+    are returned unchanged.
     """
     by_nearest = torch.zeros_like(seen)
     if bool(seen.all()) or not bool(seen.any()):
@@ -72,6 +97,13 @@ def fill_unseen(
     _, own_index = nearest_points(query, seen_points)
     use_mirror = mirror_distance[:, 0] <= MIRROR_RADIUS
     source = torch.where(use_mirror, mirror_index[:, 0], own_index[:, 0])
+    if head is not None and bool((head & seen).any()):
+        seen_head = (head & seen).nonzero().squeeze(1)
+        # Positions of the seen head points among the seen points.
+        rank = torch.cumsum(seen.long(), 0) - 1
+        scalp = head[unseen] & ~use_mirror
+        top = _from_top(query[scalp], points[seen_head].float())
+        source[scalp] = rank[seen_head[top]]
     out = colour.clone()
     out[unseen] = seen_colour[source]
     by_nearest[unseen[~use_mirror]] = True
@@ -100,11 +132,13 @@ def fill_on_mesh(
     barycentric: Tensor,
     colour: Tensor,
     seen: Tensor,
+    head: Tensor | None = None,
 ) -> Tensor:
     """(N, 3) colours of N Gaussians on a mesh with the unseen ones filled in.
 
     vertices: (V, 3) canonical mesh; faces: (F, 3); triangle: (N,) and barycentric: (N, 3),
-    the Gaussians' binding; colour: (N, 3), meaningful where ``seen`` (N,) bool.
+    the Gaussians' binding; colour: (N, 3), meaningful where ``seen`` (N,) bool; head: (N,)
+    bool, the Gaussians on the head (their triangles' vertices fill from the top of the head).
     Each vertex takes the barycentric-weighted mean colour of the seen Gaussians on its
     triangles (and counts as seen if there is any); the unseen vertices are filled
     (:func:`fill_unseen`) and smoothed (:func:`smooth_filled`); an unseen Gaussian takes the
@@ -122,7 +156,11 @@ def fill_on_mesh(
     vertex_colour = summed / total.clamp_min(1e-12)[:, None]
     axis = vertices[:, MIRROR_AXIS]
     centre = 0.5 * float(axis.min() + axis.max())
-    filled, by_nearest = fill_unseen(vertices, vertex_colour, vertex_seen, centre)
+    vertex_head = None
+    if head is not None:
+        vertex_head = torch.zeros(len(vertices), dtype=torch.bool)
+        vertex_head[corners[head].flatten()] = True
+    filled, by_nearest = fill_unseen(vertices, vertex_colour, vertex_seen, centre, vertex_head)
     filled = smooth_filled(vertices, filled, by_nearest)
     # nki,nk->ni : mix each Gaussian's corner colours by its barycentric coordinates.
     unseen_colour = torch.einsum("nki,nk->ni", filled[corners], barycentric.float())

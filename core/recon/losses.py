@@ -40,6 +40,11 @@ def ssim(a: Tensor, b: Tensor, window: int = SSIM_WINDOW, sigma: float = SSIM_SI
     a, b: (H, W, C) in [0, 1]. Local statistics come from a separable Gaussian window
     (``window`` pixels, standard deviation ``sigma``) with zero padding, as in 3DGS.
     """
+    return ssim_map(a, b, window, sigma).mean()
+
+
+def ssim_map(a: Tensor, b: Tensor, window: int = SSIM_WINDOW, sigma: float = SSIM_SIGMA) -> Tensor:
+    """(H, W) structural similarity per pixel (mean over channels); see :func:`ssim`."""
     if a.shape != b.shape or a.ndim != 3:
         raise ValueError(
             f"ssim needs two (H, W, C) images, got {tuple(a.shape)}, {tuple(b.shape)}."
@@ -53,7 +58,7 @@ def ssim(a: Tensor, b: Tensor, window: int = SSIM_WINDOW, sigma: float = SSIM_SI
     cov = _blur(x * y, w) - mu_x * mu_y
     numerator = (2 * mu_x * mu_y + _C1) * (2 * cov + _C2)
     denominator = (mu_x * mu_x + mu_y * mu_y + _C1) * (var_x + var_y + _C2)
-    return (numerator / denominator).mean()
+    return (numerator / denominator)[0].mean(dim=0)
 
 
 def masked_psnr(a: Tensor, b: Tensor, mask: Tensor) -> float:

@@ -10,7 +10,7 @@ from core.avatar.ply import read_ply
 from core.cli import main
 from tests.synthetic import tiny_avatar
 
-COMMANDS = ["render", "export-ply", "info", "bench", "demo", "warm"]
+COMMANDS = ["render", "export-ply", "info", "bench", "demo", "warm", "create", "eval", "blender"]
 
 
 @pytest.fixture

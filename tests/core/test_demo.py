@@ -14,15 +14,29 @@ def test_animation_schedule_covers_every_motion():
     assert all(p > 0.95 for p in peaks.values()), peaks
 
 
-def test_small_demo_writes_everything(tmp_path):
+def test_small_demo_creates_from_the_sample_photo_and_writes_everything(tmp_path, monkeypatch):
     from core.body.anny_body import anny_cache_is_warm
     from core.demo import run_demo
+    from core.recon import create
 
     if not anny_cache_is_warm():
         pytest.skip("Anny's cache is cold; run `make test` (it builds the cache first).")
-    result = run_demo(tmp_path, count=4_000, frames=3, size=64, seed=1)
-    assert load_lca(result.avatar).count == 4_000
-    assert read_ply(result.ply).count == 4_000
+    tiny = create.Quality(count=3_000, appearance_steps=5, body_steps=40, size=128)
+    monkeypatch.setitem(create.QUALITIES, "draft", tiny)
+    stages = []
+    result = run_demo(tmp_path, frames=3, size=64, seed=1, progress=lambda s, f: stages.append(s))
+    # The default input is the project's own sample photo, run through the whole pipeline.
+    assert result.photo == tmp_path / "input" / "sample_front.png"
+    assert {"sample photo", "perceive", "fitting body", "appearance"} <= set(stages)
+    avatar = load_lca(result.avatar)
+    assert avatar.count == 3_000 and avatar.metadata["made_by"] == "lca create"
+    assert read_ply(result.ply).count == 3_000
+    assert [p.name for p in result.posed] == [
+        "front.png",
+        "three-quarter.png",
+        "face.png",
+        "hand_L.png",
+    ]
     assert len(result.turntable) == 8 and len(result.animation) == 3
     frame = Image.open(result.animation[-1])
     assert frame.size == (96, 64)
@@ -31,3 +45,21 @@ def test_small_demo_writes_everything(tmp_path):
     # The avatar is drawn: the full-body panel is not just background.
     pixels = frame.crop((0, 0, 64, 64)).getcolors(64 * 64)
     assert len(pixels) > 10
+    comparison = Image.open(result.comparison)
+    assert comparison.height == 64 and comparison.width > 64
+    assert result.psnr > 12
+
+
+def test_demo_takes_your_photo(tmp_path, monkeypatch):
+    from core.cli import main
+    from core.demo import run_demo  # noqa: F401 (the import the command makes)
+
+    calls = {}
+
+    def fake_run_demo(out_dir, photo=None, **kwargs):
+        calls["photo"] = photo
+        raise KeyboardInterrupt  # stop before any work
+
+    monkeypatch.setattr("core.demo.run_demo", fake_run_demo)
+    assert main(["demo", "--out", str(tmp_path), "--photo", "me.jpg"]) == 130
+    assert str(calls["photo"]) == "me.jpg"

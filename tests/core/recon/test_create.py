@@ -199,3 +199,61 @@ def test_ctrl_c_leaves_nothing_behind(patched, scene, tmp_path, monkeypatch, cap
     assert main(["create", str(scene[0]), "-o", str(out), "--quality", "draft"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def sample_photos(anny_body, tmp_path_factory):
+    """The project's sample person from the front and from behind (real perception)."""
+    from core.recon.sample_person import write_sample_photos
+
+    out = tmp_path_factory.mktemp("sample")
+    paths = write_sample_photos(anny_body, out, ("front", "back"), count=30_000)
+    return dict(zip(("front", "back"), paths, strict=True))
+
+
+def test_a_photo_of_the_back_only_is_refused(sample_photos, tmp_path, capsys):
+    out = tmp_path / "me.lca"
+    assert main(["create", str(sample_photos["back"]), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "only from behind" in err and "sample_back.png" in err
+    errors = [line for line in err.splitlines() if line.startswith("lca: error:")]
+    assert len(errors) == 1 and errors[0].endswith(".") and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_a_back_photo_beside_a_front_one_is_accepted(sample_photos, monkeypatch):
+    # Stop right after perception: the back-only check passed.
+    def stop(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(create, "_body_model", stop)
+    with pytest.raises(KeyboardInterrupt):
+        create_avatar([sample_photos["front"], sample_photos["back"]])
+
+
+def test_ctrl_c_in_a_real_run_exits_130_and_writes_nothing(sample_photos, tmp_path):
+    """`lca create` in its own process, interrupted by SIGINT while it fits."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "me.lca"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "core.cli", "create", str(sample_photos["front"]), "-o", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        text=True,
+    )
+    seen = ""
+    for line in process.stderr:  # progress goes to stderr, one line per quarter done
+        seen += line
+        if line.startswith("fitting body"):
+            break
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=120)
+    assert process.returncode == 130, seen + rest
+    assert "interrupted" in rest
+    assert list(tmp_path.iterdir()) == []

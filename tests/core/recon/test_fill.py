@@ -58,3 +58,32 @@ def test_fill_on_mesh_gives_unseen_gaussians_their_triangles_colours():
     assert torch.equal(out[:3], colour[:3])  # seen ones keep their colours
     assert torch.allclose(out[3], red)  # on vertex 1, which a seen Gaussian sits on
     assert torch.allclose(out[4], red)  # vertices 3 and 4 filled from the nearest seen
+
+
+def test_unseen_scalp_takes_the_top_of_the_head_not_the_nearest_skin():
+    # A head seen from the front (-y): dark hair on top, skin on the face and the ears; the
+    # back of the head (+y) is unseen. Plain nearness would give it the ears' skin.
+    hair, skin, none = (0.125, 0.0625, 0.0), (0.875, 0.75, 0.5), (0.0, 0.0, 0.0)
+    points = torch.tensor(
+        [
+            [0.00, -0.02, 0.20],  # 0 seen hair: the crown's front
+            [0.00, -0.10, 0.10],  # 1 seen skin: the face
+            [0.08, 0.00, 0.08],  # 2 seen skin: the left ear
+            [0.00, 0.09, 0.10],  # 3 unseen: the back of the head at ear height
+            [0.06, 0.06, 0.12],  # 4 unseen: behind the left ear, nearest to the ear
+            [0.00, 0.20, -0.10],  # 5 unseen, not head: the upper back -> nearest
+        ]
+    )
+    colour = torch.tensor([hair, skin, skin, none, none, none])
+    seen = torch.tensor([True, True, True, False, False, False])
+    head = torch.tensor([True, True, True, True, True, False])
+    out, _ = fill_unseen(points, colour, seen, head=head)
+    assert out[3].tolist() == list(hair) and out[4].tolist() == list(hair)
+    assert out[5].tolist() == list(skin)  # the nearest seen point (the ear)
+    # Without the head labels, the back of the head takes the ear's skin.
+    plain, _ = fill_unseen(points, colour, seen)
+    assert plain[4].tolist() == list(skin)
+    # A bald head (skin on top) stays skin behind.
+    bald = colour.clone()
+    bald[0] = torch.tensor(skin)
+    assert fill_unseen(points, bald, seen, head=head)[0][3].tolist() == list(skin)

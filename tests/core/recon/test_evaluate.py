@@ -1,0 +1,81 @@
+"""`lca eval` (core/recon/evaluate.py): create from some views of the sample person, score
+the others, with real perception and fitting at a tiny quality."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+
+import pytest
+import torch
+
+from core.cli import main
+from core.recon import create
+from core.recon.appearance import prepare_views
+from core.recon.create import Quality
+from core.recon.evaluate import evaluate, score_view
+
+TINY = Quality(count=3000, appearance_steps=15, body_steps=60, size=160)
+
+
+@pytest.fixture(scope="module")
+def photos(anny_body, tmp_path_factory):
+    from core.recon.sample_person import write_sample_photos
+
+    out = tmp_path_factory.mktemp("sample")
+    views = ("front", "three-quarter")
+    return write_sample_photos(anny_body, out, views, size=(480, 720), count=30_000)
+
+
+@pytest.fixture
+def tiny(monkeypatch, anny_body):
+    monkeypatch.setitem(create.QUALITIES, "draft", TINY)
+    monkeypatch.setattr(create, "_body_model", lambda device: anny_body)
+
+
+def test_held_out_view_is_scored_and_beats_a_grey_avatar(tiny, photos, anny_body):
+    front, side = photos
+    result = evaluate([front], [side], quality="draft", device="cpu")
+    assert [s.held_out for s in result.scores] == [False, True]
+    assert [s.photo for s in result.scores] == ["sample_front.png", "sample_three-quarter.png"]
+    for s in result.scores:
+        values = (s.psnr_person, s.ssim_person, s.psnr_background, s.ssim_background)
+        assert all(math.isfinite(v) for v in values), s
+        assert 0 < s.ssim_person <= 1 and 0 < s.ssim_background <= 1
+        # Outside the person the photo shows through, except where the avatar spills.
+        assert s.psnr_background > 20, s
+    # Each panel is photo | render | difference, side by side.
+    for panel in result.panels:
+        assert panel.width % 3 == 0 and panel.width // 3 > 50
+
+    # The score can fail: the same avatar painted grey scores clearly worse held out.
+    avatar = result.created.avatar
+    grey = dataclasses.replace(
+        avatar, binding=dataclasses.replace(avatar.binding, sh=torch.zeros_like(avatar.binding.sh))
+    )
+    view = prepare_views(anny_body, result.created.fit, TINY.size)[0]
+    good, _ = score_view(avatar, view, "front", held_out=False)
+    bad, _ = score_view(grey, view, "front", held_out=False)
+    assert good.psnr_person > bad.psnr_person + 3
+    held = result.held_out[0]
+    assert held.psnr_person > bad.psnr_person
+
+
+def test_cli_writes_scores_and_side_by_side_images(tiny, photos, tmp_path, capsys):
+    front, side = photos
+    out = tmp_path / "eval"
+    args = ["eval", "--train", str(front), "--held-out", str(side), "--out", str(out)]
+    assert main(args + ["--device", "cpu"]) == 0
+    printed = capsys.readouterr().out
+    assert "| sample_three-quarter.png | held out |" in printed
+    scores = json.loads((out / "scores.json").read_text())
+    assert [s["held_out"] for s in scores] == [False, True]
+    assert (out / "self_sample_front.png").exists()
+    assert (out / "heldout_sample_three-quarter.png").exists()
+
+
+def test_no_held_out_photo_is_one_sentence(tiny, photos, tmp_path, capsys):
+    assert main(["eval", "--train", str(photos[0]), "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "held-out" in err and err.count("\n") == 1
