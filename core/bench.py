@@ -19,6 +19,8 @@ DEFORM_TARGET_S = 0.005
 """Deform 100k Gaussians on CPU (issue 3)."""
 RENDER_TARGET_S = 3.0
 """Render 1920x1080 with 200k Gaussians on CPU (issue 3)."""
+CREATE_TARGET_S = {"cpu": 300.0, "cuda": 30.0}
+"""`lca create` of one photo at standard quality: 5 minutes on CPU, 30 s on GPU (issue 4)."""
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -136,17 +138,59 @@ def bench_io(counts: list[int], repeats: int) -> None:
         )
 
 
+def bench_create(
+    qualities: list[str], photo: str | None, repeats: int, device: str, out_dir: str
+) -> None:
+    """Seconds per stage of `lca create` on one photo (default: the sample person)."""
+    from pathlib import Path
+
+    from .recon.create import create_avatar, resolve_device
+
+    target = resolve_device(device)
+    if photo is None:
+        from .body.anny_body import AnnyBody
+        from .fileio import ensure_writable_dir
+        from .recon.sample_person import write_sample_photos
+
+        photo = str(write_sample_photos(AnnyBody(), ensure_writable_dir(Path(out_dir)))[0])
+    goal = CREATE_TARGET_S[target.type]
+    for quality in qualities:
+        runs = [
+            create_avatar([Path(photo)], quality=quality, device=device)
+            for _ in range(max(repeats, 1))
+        ]
+        stages = {
+            name: statistics.median(getattr(r.seconds, name) for r in runs)
+            for name in ("load", "perceive", "body", "appearance", "score")
+        }
+        total = statistics.median(r.seconds.total for r in runs)
+        parts = ", ".join(f"{name} {value:.1f}" for name, value in stages.items())
+        line = f"create {quality:<8} on {target.type}: {total:.1f} s ({parts})"
+        if quality == "standard":
+            line += f", {total / goal:.2f}x the {goal:.0f} s goal"
+        psnr = statistics.median(r.psnr[0] for r in runs)
+        print(f"{line}; self view {psnr:.1f} dB; median of {len(runs)} on {Path(photo).name}")
+
+
 def run(args: argparse.Namespace) -> int:
     print(f"machine: {machine()}")
     if args.what == "deform":
-        bench_deform(args.count or [100_000, 200_000], args.repeats)
+        bench_deform(args.count or [100_000, 200_000], args.repeats or 5)
     elif args.what == "render":
         bench_render(
             args.count or [100_000, 200_000],
             args.size or ["512x512", "1920x1080"],
-            args.repeats,
+            args.repeats or 5,
             args.backend,
         )
+    elif args.what == "create":
+        bench_create(
+            args.quality or ["draft", "standard"],
+            args.photo,
+            args.repeats or 1,
+            args.device,
+            "out/bench",
+        )
     else:
-        bench_io(args.count or [200_000], args.repeats)
+        bench_io(args.count or [200_000], args.repeats or 5)
     return 0

@@ -155,6 +155,7 @@ def cmd_create(args: argparse.Namespace) -> int:
             seed=args.seed,
             person=args.person,
             allow_partial=args.allow_partial,
+            allow_mixed=args.allow_mixed,
             progress=line,
         )
         line("preview", 0.0)
@@ -243,6 +244,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
+    _set_threads(args.threads)
     return bench.run(args)
 
 
@@ -401,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept a person whose head or feet are cut off",
     )
+    p.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="use photos that seem to show different people (or clothes) anyway",
+    )
     threads_option(p)
 
     p = add(
@@ -431,8 +438,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--allow-partial", action="store_true", help="accept a cut-off person")
     threads_option(p)
 
-    p = add("bench", "Measure speed: deform, render or io; prints figures and ratios.", cmd_bench)
-    p.add_argument("what", choices=("deform", "render", "io"))
+    p = add(
+        "bench",
+        "Measure speed: deform, render, io or create; prints figures and ratios.",
+        cmd_bench,
+    )
+    p.add_argument("what", choices=("deform", "render", "io", "create"))
     p.add_argument(
         "--count",
         type=int,
@@ -440,8 +451,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="Gaussian count; repeat for several (defaults per benchmark)",
     )
     p.add_argument("--size", action="append", help="WIDTHxHEIGHT for render; repeatable")
-    p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported")
+    p.add_argument(
+        "--repeats", type=int, help="timed runs; the median is reported (default 5; create 1)"
+    )
     p.add_argument("--backend", choices=("auto", "torch", "gsplat"), default="torch")
+    p.add_argument(
+        "--quality",
+        action="append",
+        choices=("draft", "standard", "high"),
+        help="create: quality to time; repeatable (default draft and standard)",
+    )
+    p.add_argument("--photo", help="create: the photo (default: the sample person)")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    threads_option(p)
 
     p = add(
         "demo",

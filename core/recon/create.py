@@ -5,8 +5,8 @@ Stages (each is timed and reports progress, under the names in quotes):
 2. "perceive": find the one person in each (:func:`core.recon.perceive`).
 3. body: build the body model on the device ("body model") and fit one shape, and a pose
    and camera per photo (:func:`core.recon.body_fit.fit_body`, "fitting body"). With
-   several photos, each is also fitted alone first ("fitting each photo"); if those shapes
-   disagree strongly, a note says that the photos may show different people.
+   several photos, photos that disagree about the colours of the body parts they both see
+   are refused as showing different people ("checking photos", core/recon/consistency.py).
 4. "appearance": Gaussians on the fitted body, coloured and refined from the photos
    (:func:`core.recon.appearance.fit_appearance`).
 5. "score": PSNR of the avatar against each photo, inside the person mask, at the fitting
@@ -29,7 +29,7 @@ from ..avatar.avatar import Avatar
 from ..body.model import BodyModel
 from ..errors import LcaError
 from .appearance import fit_appearance, prepare_views, view_psnr
-from .errors import BackViewOnlyError
+from .errors import BackViewOnlyError, DifferentPeopleError
 from .fit_types import BodyFit, Progress, no_progress
 from .images import load_photo
 from .perception import Perception, perceive, seen_from_behind
@@ -56,13 +56,6 @@ QUALITIES = {
 standard about 3.5 minutes, high about 22 minutes, nearly all of it appearance fitting."""
 
 DEVICES = ("auto", "cpu", "cuda")
-SHAPE_DISAGREEMENT = 0.15
-"""Photos fitted one by one whose shapes differ by more than this share of a shape
-parameter's range (the largest over parameters) probably show different people. Measured
-on ../shared/photos (150 body steps): the same photo mirrored or shrunk 0.04 to 0.07;
-different people 0.03 to 0.27 (docs/recon.md), so only clearly different builds are noticed.
-Fewer steps leave the shapes nearer the average (at 75 steps the tree-pose woman and the
-t-shirt man differ by 0.10), so the one-photo fits take the full body steps."""
 
 
 @dataclass(frozen=True)
@@ -123,34 +116,23 @@ def _fit_body(
     return fit_body(body, perceptions, steps=steps, progress=progress)
 
 
-def shape_disagreement(body: BodyModel, shapes: list[torch.Tensor]) -> float:
-    """The largest difference between any two of the (S,) shapes, over parameters, as a
-    share of each parameter's range."""
-    span = torch.tensor([p.maximum - p.minimum for p in body.shape_parameters])
-    stacked = torch.stack([s.detach().float().cpu() for s in shapes]) / span.clamp_min(1e-9)
-    return float((stacked.amax(0) - stacked.amin(0)).max())
+def _check_same_person(
+    body: BodyModel, fit: BodyFit, paths: list[Path], backend: str, progress: Progress
+) -> None:
+    """Refuse photos that disagree about the person's colours (core/recon/consistency.py)."""
+    from .consistency import colour_disagreement, disagrees
 
-
-def _different_people_note(
-    body: BodyModel, perceptions: list[Perception], steps: int, progress: Progress
-) -> str | None:
-    """A sentence if the photos, fitted one by one, give clearly different body shapes."""
-    shapes = []
-    for i, perception in enumerate(perceptions):
-        done, share = i / len(perceptions), 1 / len(perceptions)
-
-        def one(stage: str, fraction: float, done=done, share=share) -> None:
-            progress("fitting each photo", done + share * fraction)
-
-        shapes.append(_fit_body(body, [perception], steps, one).shape)
-    spread = shape_disagreement(body, shapes)
-    if spread <= SHAPE_DISAGREEMENT:
-        return None
-    names = ", ".join(f"'{p.photo.path.name}'" for p in perceptions)
-    return (
-        f"The photos {names} may show different people (their body shapes, fitted one by "
-        f"one, differ by {spread:.0%} of a shape range); use photos of one person."
-    )
+    progress("checking photos", 0.0)
+    result = colour_disagreement(body, fit, backend)
+    progress("checking photos", 1.0)
+    if disagrees(result):
+        a, b = result.pair
+        raise DifferentPeopleError(
+            f"The photos '{paths[a].name}' and '{paths[b].name}' seem to show different "
+            f"people (their colours differ by {result.score:.2f} where both see the same "
+            "body); use photos of one person in the same clothes, or pass --allow-mixed to "
+            "use them anyway."
+        )
 
 
 def create_avatar(
@@ -161,6 +143,7 @@ def create_avatar(
     seed: int = 0,
     person: int | None = None,
     allow_partial: bool = False,
+    allow_mixed: bool = False,
     progress: Progress = no_progress,
 ) -> CreateResult:
     """An avatar from photos of one person (see the module docstring for the stages).
@@ -168,7 +151,8 @@ def create_avatar(
     photo_paths: one or more photos; quality: "draft", "standard" or "high" (QUALITIES);
     device: "auto", "cpu" or "cuda"; seed: seeds the Gaussians and the fitting; person: which
     person to take in photos showing several (0 = leftmost); allow_partial: accept a person
-    whose head or feet are cut off.
+    whose head or feet are cut off; allow_mixed: skip the check that several photos show one
+    person.
 
     Raises LcaError (one sentence) for bad photos, photos without one usable person, an
     unknown quality or device.
@@ -213,14 +197,12 @@ def create_avatar(
     body = _body_model(target)
     progress("body model", 1.0)
     notes = []
-    if len(perceptions) > 1:
-        note = _different_people_note(body, perceptions, preset.body_steps, progress)
-        if note is not None:
-            notes.append(note)
     fit = _fit_body(body, perceptions, preset.body_steps, progress)
+    backend = "torch" if target.type == "cpu" else "auto"
+    if len(perceptions) > 1 and not allow_mixed:
+        _check_same_person(body, fit, paths, backend, progress)
     lap("body")
 
-    backend = "torch" if target.type == "cpu" else "auto"
     avatar = fit_appearance(
         body,
         fit,

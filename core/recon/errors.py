@@ -32,3 +32,7 @@ class PersonTooSmallError(PerceptionError):
 
 class BackViewOnlyError(PerceptionError):
     """Every photo shows the person from behind: there is nothing to make the face from."""
+
+
+class DifferentPeopleError(PerceptionError):
+    """The photos disagree about the person's colours where they see the same body."""

@@ -16,7 +16,8 @@ from core.avatar.lca_file import load_lca
 from core.cli import main
 from core.errors import LcaError
 from core.recon import create
-from core.recon.create import Quality, create_avatar, shape_disagreement
+from core.recon.create import Quality, create_avatar
+from core.recon.errors import DifferentPeopleError
 from core.recon.fit_types import BodyFit, FittedView
 from tests.core.recon.subject import (
     dressed_avatar,
@@ -94,34 +95,30 @@ def test_create_avatar_runs_every_stage(patched, scene, anny_body):
     assert torch.allclose(torch.tensor(values), subject_shape(anny_body))
 
 
-def test_several_photos_of_different_people_get_a_note(patched, scene, monkeypatch, anny_body):
+def test_two_photos_of_one_person_pass_the_same_person_check(patched, scene):
     path = scene[0]
-    fit_body = create._fit_body
-
-    def unequal(body, perceptions, steps, progress):
-        fit = fit_body(body, perceptions, steps, progress)
-        if len(perceptions) == 1 and patched["fit_body"].count(1) == 2:
-            shape = fit.shape.clone()
-            shape[0] = 1.0 - shape[0] if shape[0] < 0.5 else 0.0  # the other gender
-            return dataclasses.replace(fit, shape=shape)
-        return fit
-
     same = create_avatar([path, path], quality="draft")
-    assert same.notes == () and len(same.psnr) == 2
-    assert patched["fit_body"] == [1, 1, 2]  # each alone, then together
-    patched["fit_body"].clear()
-    monkeypatch.setattr(create, "_fit_body", unequal)
-    different = create_avatar([path, path], quality="draft")
-    assert len(different.notes) == 1
-    assert "different people" in different.notes[0] and "subject.png" in different.notes[0]
+    assert len(same.psnr) == 2
+    assert patched["fit_body"] == [2]  # one fit of both photos
 
 
-def test_shape_disagreement_is_a_share_of_the_range(anny_body):
-    a = anny_body.default_shape(1)[0]
-    b = a.clone()
-    b[2] += 0.25
-    assert shape_disagreement(anny_body, [a, a]) == 0.0
-    assert shape_disagreement(anny_body, [a, b, a]) == pytest.approx(0.25)
+def test_photos_of_different_people_are_refused(patched, scene, tmp_path, capsys):
+    """The second photo is the first with its colour channels swapped: the same body and
+    outline (the fake perception gives the same mask), other clothes and skin."""
+    path = scene[0]
+    other = tmp_path / "other.png"
+    rgb = np.asarray(Image.open(path).convert("RGB"))
+    Image.fromarray(np.ascontiguousarray(rgb[..., ::-1])).save(other)
+    with pytest.raises(DifferentPeopleError, match="different people"):
+        create_avatar([path, other], quality="draft")
+    out = tmp_path / "me.lca"
+    assert main(["create", str(path), str(other), "-o", str(out), "--quality", "draft"]) == 2
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("lca: error:")]
+    assert len(errors) == 1 and "'other.png'" in errors[0] and "--allow-mixed" in errors[0]
+    assert not out.exists()
+    # The user can insist.
+    assert len(create_avatar([path, other], quality="draft", allow_mixed=True).psnr) == 2
 
 
 def test_bad_options_are_one_sentence():
