@@ -25,13 +25,15 @@ $(WARM): $(STAMP)
 	$(BIN)/lca warm
 	@touch $@
 
+# `make demo PHOTO=path/to/you.jpg` creates the avatar from your photo instead.
 demo: setup
-	$(BIN)/lca demo --out out/demo
+	$(BIN)/lca demo --out out/demo $(if $(PHOTO),--photo "$(PHOTO)")
 
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+	$(MAKE) --no-print-directory test-blender52
 
 bench: setup
 	$(BIN)/lca bench deform
@@ -46,3 +48,34 @@ clean:
 .PHONY: extension
 extension: $(STAMP)
 	$(BIN)/python -m lca_addon.build_extension --output-dir dist
+
+# The pure wheels the extension bundles (blender_manifest.toml lists them), fetched at install
+# time into wheels/, so that building the zip later (make extension, the tests) needs no network.
+.PHONY: wheels
+setup: wheels
+wheels: $(STAMP)
+	$(BIN)/python -m lca_addon.build_extension --fetch-wheels
+
+# Blender 5.1+ embeds Python 3.13: a second, small venv (.venv313: bpy 5.2 from
+# requirements-blender52.lock, no torch) installs the extension zip into Blender 5.2 and checks
+# that it loads and says in one sentence what is missing. `make test` runs it after pytest.
+PYTHON313 ?= $(shell for p in python3.13 "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.13*/bin/python3.13 /usr/local/bin/python3.13 /usr/bin/python3.13; do "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' >/dev/null 2>&1 && { command -v "$$p"; break; }; done)
+VENV313 := .venv313
+STAMP313 := $(VENV313)/.installed
+
+.PHONY: test-blender52 clean-blender52
+$(STAMP313): requirements-blender52.lock
+	@py="$(PYTHON313)"; \
+	if [ -z "$$py" ] || ! "$$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then \
+	  echo "Python 3.13 was not found (Blender 5.1+ embed it; the bpy 5.2 tests need it): install it (pyenv install 3.13) or set PYTHON313=/path/to/python3.13" >&2; exit 1; \
+	fi; \
+	echo "$$py -m venv $(VENV313)"; "$$py" -m venv $(VENV313)
+	$(VENV313)/bin/pip install --quiet --disable-pip-version-check -r requirements-blender52.lock
+	@touch $@
+
+test-blender52: $(STAMP313) extension
+	$(VENV313)/bin/python -m pytest -q tests/blender52
+
+clean: clean-blender52
+clean-blender52:
+	rm -rf $(VENV313)

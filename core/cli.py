@@ -245,6 +245,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
     _set_threads(args.threads)
+    if args.what == "blender":  # runs inside the bpy module, through the extension
+        argv = ["bench", "--repeats", str(args.repeats or 5)]
+        for count in args.count or []:
+            argv += ["--count", str(count)]
+        return _run_in_blender(argv)
     return bench.run(args)
 
 
@@ -294,6 +299,10 @@ def cmd_warm(args: argparse.Namespace) -> int:
 
 def cmd_blender(args: argparse.Namespace) -> int:
     """Run the Blender extension's command (``blender -c lca ...``) with the bpy module."""
+    return _run_in_blender(args.blender_args)
+
+
+def _run_in_blender(argv: list[str]) -> int:
     import importlib.util
 
     checkout = Path(__file__).resolve().parents[1]
@@ -307,7 +316,7 @@ def cmd_blender(args: argparse.Namespace) -> int:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     try:
-        return module.run_command(args.blender_args, checkout)
+        return module.run_command(argv, checkout)
     except ImportError as err:
         raise LcaError(
             f"`lca blender` needs the bpy module ({err}); install it with "
@@ -440,10 +449,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add(
         "bench",
-        "Measure speed: deform, render, io or create; prints figures and ratios.",
+        "Measure speed: deform, render, io, create or blender (the live link per frame); "
+        "prints figures and ratios.",
         cmd_bench,
     )
-    p.add_argument("what", choices=("deform", "render", "io", "create"))
+    p.add_argument("what", choices=("deform", "render", "io", "create", "blender"))
     p.add_argument(
         "--count",
         type=int,

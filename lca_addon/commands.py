@@ -1,4 +1,4 @@
-"""Command-line commands: ``blender -c lca import|render ...``, and ``lca blender ...``.
+"""Command-line commands: ``blender -c lca create|import|render ...``, and ``lca blender ...``.
 
 Registration adds :func:`command` with ``bpy.utils.register_cli_command("lca", ...)``; the
 ``lca blender`` command of ``core/cli.py`` runs the very same :func:`run` with the bpy module
@@ -9,6 +9,10 @@ Registration adds :func:`command` with ``bpy.utils.register_cli_command("lca", .
   .blend when FILE.blend does not exist yet: the avatar, a camera framing it from the front
   (``--size``, default 512x512), the LCA Gaussian engine, a transparent film and multilayer
   EXR output. A file without a camera gets the framing camera too.
+- ``create PHOTO... -o NAME.lca [--blend FILE.blend]``: creates the avatar from photos (the
+  Create Avatar operator's job, run synchronously with its progress printed), writes NAME.lca,
+  and with ``--blend`` adds the avatar to FILE.blend as ``import`` does (a new file gets the
+  camera and the engine). Without ``--blend`` the avatar is built in the current file only.
 - ``render FILE.blend --out DIR``: renders the file's frame range (or ``--frames A..B``, or
   ``--frame N``) with the LCA Gaussian engine to ``DIR/frame_####.exr``, multilayer EXR with
   32-bit float passes (Combined, Depth, Normal, BodyPart); ``--size`` overrides the
@@ -53,9 +57,34 @@ def run(argv: list[str], prog: str) -> int:
 
 def build_parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog=prog, description="LCA Avatar in Blender: import avatars, render their passes."
+        prog=prog,
+        description="LCA Avatar in Blender: create and import avatars, render their passes.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    text = "Create an avatar from photos of one person: NAME.lca, optionally in a .blend."
+    p = sub.add_parser("create", help=text, description=text)
+    p.set_defaults(func=cmd_create)
+    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the person")
+    p.add_argument("-o", "--output", required=True, help="the .lca file to write")
+    p.add_argument(
+        "--quality",
+        choices=("draft", "standard", "high"),
+        default="standard",
+        help="draft (about a minute on a CPU), standard (default, a few minutes) or high (slow)",
+    )
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--person", type=int, help="which person in photos of several, 0 = leftmost")
+    p.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="accept a person whose head or feet are cut off",
+    )
+    p.add_argument("--blend", help="the .blend to add the avatar to (made when it does not exist)")
+    p.add_argument(
+        "--size", default=DEFAULT_SIZE, help=f"WIDTHxHEIGHT of a new file ({DEFAULT_SIZE})"
+    )
 
     text = "Import an .lca avatar into a new or an existing .blend file."
     p = sub.add_parser("import", help=text, description=text)
@@ -77,7 +106,53 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     frames.add_argument("--frames", help="START..END (default: the file's frame range)")
     frames.add_argument("--frame", type=int, help="render this one frame")
     p.add_argument("--size", help="WIDTHxHEIGHT (default: the file's resolution)")
+
+    text = (
+        "Time the live link per frame (evaluated mesh read, deform, sort, viewport arrays); "
+        "replaces the open file with an empty one."
+    )
+    p = sub.add_parser("bench", help=text, description=text)
+    p.set_defaults(func=cmd_bench)
+    p.add_argument("--count", type=int, action="append", help="splats; repeatable (100k, 200k)")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported")
     return parser
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .benchmark import bench_live_link
+
+    bench_live_link(args.count or (100_000, 200_000), args.repeats)
+    return 0
+
+
+# -- create -----------------------------------------------------------------------------------
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    from .create_avatar import CreateOptions, check_options, create_job
+    from .jobs import run_job
+
+    options = CreateOptions(
+        photos=tuple(Path(p).resolve() for p in args.photos),
+        output=Path(args.output).resolve(),
+        quality=args.quality,
+        device=args.device,
+        seed=args.seed,
+        person=args.person,
+        allow_partial=args.allow_partial,
+    )
+    check_options(options)
+    width, height = _size(args.size)
+    blend = Path(args.blend).resolve() if args.blend else None
+    new = blend is not None and _open_or_new(blend, args.blend)
+    done = run_job(bpy.context, create_job(options))
+    print(done.message)
+    for warning in done.warnings:
+        print(f"Note: {warning}")
+    if blend is not None:
+        _finish_blend(bpy.context.scene, done.made.avatar, new, width, height, blend)
+        print(f"Saved {blend}")
+    return 0
 
 
 # -- import -----------------------------------------------------------------------------------
@@ -95,23 +170,40 @@ def cmd_import(args: argparse.Namespace) -> int:
     avatar_path = Path(args.avatar).resolve()
     if not avatar_path.is_file():
         raise LcaError(f"The avatar file '{args.avatar}' does not exist; give an .lca file.")
-    new = not blend.exists()
-    if new:
-        if not blend.parent.is_dir():
-            raise LcaError(f"The folder of '{args.blend}' does not exist; create it first.")
-        bpy.ops.wm.read_homefile(use_empty=True)
-    else:
-        _open(blend)
+    new = _open_or_new(blend, args.blend)
     objects, count = import_avatar_file(bpy.context, avatar_path)
-    scene = bpy.context.scene
+    _finish_blend(bpy.context.scene, objects.avatar, new, width, height, blend)
+    print(f"Imported '{objects.avatar.name}' ({count:,} Gaussians) into {blend}")
+    return 0
+
+
+def _open_or_new(blend: Path, given: str) -> bool:
+    """Open ``blend``, or start an empty file when it does not exist yet; True when new."""
+    if blend.exists():
+        _open(blend)
+        return False
+    if not blend.parent.is_dir():
+        raise LcaError(f"The folder of '{given}' does not exist; create it first.")
+    bpy.ops.wm.read_homefile(use_empty=True)
+    return True
+
+
+def _finish_blend(
+    scene: bpy.types.Scene,
+    avatar: bpy.types.Object,
+    new: bool,
+    width: int,
+    height: int,
+    blend: Path,
+) -> None:
+    """A new file gets the engine and its output; a file without a camera gets one framing
+    the avatar; then the file is saved."""
     if new:
         setup_scene(scene)
         scene.render.film_transparent = True  # Combined keeps the splats' alpha
     if scene.camera is None:
-        frame_avatar(scene, objects.avatar, width, height)
+        frame_avatar(scene, avatar, width, height)
     bpy.ops.wm.save_as_mainfile(filepath=str(blend), check_existing=False)
-    print(f"Imported '{objects.avatar.name}' ({count:,} Gaussians) into {blend}")
-    return 0
 
 
 def setup_scene(scene: bpy.types.Scene) -> None:

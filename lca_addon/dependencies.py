@@ -1,25 +1,104 @@
-"""Which Python packages the add-on needs beyond Blender, and a one-sentence report if missing.
+"""Which Python packages the add-on needs beyond Blender, whether they are there, and one
+sentence when some are missing.
 
 The extension registers without them (nothing imports them at registration); operators that
-need them call :func:`missing_dependency` first. Installing them from the preferences comes
-with the dependency issue.
+need them call :func:`missing_dependency` first. Three sources: Blender itself (numpy), the
+small pure wheels the extension zip bundles (``wheels/``, listed in the manifest), and the
+preferences' "Install Dependencies" (``pip_install.py``), which installs the rest, pinned, into
+the extension's own user folder. The pins are the ones in the project's requirements.lock
+(a test checks that they agree). Nothing here imports bpy, and the check imports nothing: it
+only asks whether each module can be found.
 """
 
-import importlib
+import importlib.metadata
+import importlib.util
+import sys
+from dataclasses import dataclass
 
-REQUIRED = ("torch", "safetensors")
-"""Packages the avatar code imports that Blender does not bundle (numpy it does)."""
+BLENDER = "Blender"
+BUNDLED = "bundled"
+INSTALLER = "installer"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """module: the import name; distribution: the pip name; version: the pinned version (""
+    for what Blender brings); source: BLENDER, BUNDLED (a wheel in the zip) or INSTALLER;
+    no_deps: installed with ``--no-deps`` (its own dependencies are listed here)."""
+
+    module: str
+    distribution: str
+    version: str
+    source: str
+    no_deps: bool = False
+
+    @property
+    def pin(self) -> str:
+        return f"{self.distribution}=={self.version}"
+
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement("torch", "torch", "2.13.0", INSTALLER),
+    Requirement("safetensors", "safetensors", "0.8.0", INSTALLER),
+    Requirement("PIL", "pillow", "13.0.0", INSTALLER),
+    Requirement("yaml", "PyYAML", "6.0.4", INSTALLER),
+    Requirement("warp", "warp-lang", "1.19.0", INSTALLER, no_deps=True),
+    Requirement("anny", "anny", "0.6.2", INSTALLER, no_deps=True),
+    Requirement("roma", "roma", "1.8.0", BUNDLED),
+    Requirement("trimesh", "trimesh", "5.2.0", BUNDLED),
+    Requirement("numpy", "numpy", "", BLENDER),
+)
+"""What the avatar code imports at run time that the Python standard library does not hold.
+warp-lang and anny come without their dependencies: the only ones not listed here (numpy,
+requests) are Blender's own, and a second numpy must not shadow Blender's."""
+
+
+@dataclass(frozen=True)
+class Status:
+    """One requirement as found: version is the installed distribution's ("" if unknown)."""
+
+    requirement: Requirement
+    present: bool
+    version: str = ""
+
+
+def check(requirements: tuple[Requirement, ...] = REQUIREMENTS) -> tuple[Status, ...]:
+    """Whether each requirement's module can be imported (found on sys.path; not imported)."""
+    statuses = []
+    for requirement in requirements:
+        try:
+            present = importlib.util.find_spec(requirement.module) is not None
+        except (ImportError, ValueError):
+            present = False
+        version = ""
+        if present:
+            try:
+                version = importlib.metadata.version(requirement.distribution)
+            except importlib.metadata.PackageNotFoundError:
+                version = ""
+        statuses.append(Status(requirement, present, version))
+    return tuple(statuses)
+
+
+def missing_names(statuses: tuple[Status, ...]) -> tuple[str, ...]:
+    """The pip names of the requirements not found."""
+    return tuple(s.requirement.distribution for s in statuses if not s.present)
+
+
+def missing_sentence(missing: tuple[str, ...]) -> str | None:
+    """None when nothing is missing, else one sentence naming what is and what to do."""
+    if not missing:
+        return None
+    names = ", ".join(missing)
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return (
+        f"LCA Avatar needs {names}, missing from this Blender's Python {python}; click Install "
+        "Dependencies in Edit > Preferences > Add-ons > LCA Avatar (or point it at a Python "
+        f"{python} environment that has them)."
+    )
 
 
 def missing_dependency() -> str | None:
-    """None when every required package imports, else one sentence naming the first missing."""
-    for name in REQUIRED:
-        try:
-            importlib.import_module(name)
-        except ImportError:
-            return (
-                f"LCA Avatar needs the Python package '{name}', which this Blender cannot "
-                "import; install it into Blender's Python (pinned in the project's "
-                "requirements.lock) and try again."
-            )
-    return None
+    """None when every required package can be imported, else one sentence naming those
+    missing and saying how to install them."""
+    return missing_sentence(missing_names(check()))

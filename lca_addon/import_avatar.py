@@ -54,13 +54,26 @@ def import_avatar_file(context: bpy.types.Context, path: Path):
     the command line (``commands.py``) both import through here; LcaError leaves the scene
     as it was."""
     from ..core.avatar.lca_file import load_lca
-    from ..core.body.registry import load_body_model
-    from ..core.rig import build_rig
-    from .scene_build import build_avatar_scene
 
     avatar = load_lca(path)
-    rig = build_rig(load_body_model(avatar.body.model), avatar)
-    return build_avatar_scene(context, avatar, rig, path.stem, str(path)), avatar.count
+    return build_imported_avatar(context, avatar, avatar_rig(avatar), path), avatar.count
+
+
+def avatar_rig(avatar):
+    """The avatar's rig (``core.rig.Rig``) on its body model; touches no bpy, so a worker
+    thread may compute it (``create_avatar.py``). LcaError when the avatar does not fit."""
+    from ..core.body.registry import load_body_model
+    from ..core.rig import build_rig
+
+    return build_rig(load_body_model(avatar.body.model), avatar)
+
+
+def build_imported_avatar(context: bpy.types.Context, avatar, rig, path: Path):
+    """The avatar's scene (scene_build.AvatarObjects), named after ``path``'s stem, as the
+    import builds it; the create operator builds through here too."""
+    from .scene_build import build_avatar_scene
+
+    return build_avatar_scene(context, avatar, rig, path.stem, str(path))
 
 
 def menu_import(self, context):

@@ -2,12 +2,14 @@
 
 import bpy
 
+from .create_avatar import LCA_OT_create_avatar
+from .dependencies import missing_dependency
 from .import_avatar import LCA_OT_import_avatar
 from .properties import find_avatar
 
 
 class LCA_PT_avatar(bpy.types.Panel):
-    """Import an avatar; show the active one."""
+    """Import an avatar or create one from photos; show the active one."""
 
     bl_label = "LCA Avatar"
     bl_space_type = "VIEW_3D"
@@ -16,7 +18,14 @@ class LCA_PT_avatar(bpy.types.Panel):
 
     def draw(self, context):
         layout = self.layout
+        problem = missing_dependency()
+        if problem is not None:
+            box = layout.box()
+            box.label(text=problem, icon="ERROR")
+            show = box.operator("preferences.addon_show", text="Open Preferences")
+            show.module = __package__.rpartition(".")[0]
         layout.operator(LCA_OT_import_avatar.bl_idname, text="Import Avatar (.lca)", icon="IMPORT")
+        layout.operator(LCA_OT_create_avatar.bl_idname, text="Create from Photos", icon="IMAGE")
         avatar = find_avatar(context.scene, context.active_object)
         if avatar is None:
             return
@@ -27,3 +36,4 @@ class LCA_PT_avatar(bpy.types.Panel):
         column.label(text=f"Body: {props.body_model} {props.body_model_version}")
         column.prop(props, "armature")
         column.prop(props, "body_mesh")
+        column.prop(props, "show_splats")

@@ -57,6 +57,20 @@ class LcaAvatarProperties(bpy.types.PropertyGroup):
         description="Vertices of the body mesh the avatar is bound to (0: not checked)",
     )
     source_path: StringProperty(name="Source File", subtype="FILE_PATH")
+    show_splats: BoolProperty(
+        name="Show Splats",
+        description="Draw this avatar's Gaussians in the 3D Viewport",
+        default=True,
+        update=lambda self, context: _redraw_3d_views(context),
+    )
+
+
+def _redraw_3d_views(context) -> None:
+    """Redraw the 3D Viewports (after a display setting changed)."""
+    screen = getattr(context, "screen", None)
+    for area in screen.areas if screen is not None else ():
+        if area.type == "VIEW_3D":
+            area.tag_redraw()
 
 
 OBJECT_PROPERTIES = (("lca_avatar", LcaAvatarProperties),)

@@ -1,6 +1,7 @@
 """One explicit list of the classes the extension registers, in order, and what else
 registration adds (the ``Object.lca_avatar`` property, the File > Import entry, the render
-engine on Blender's generic panels, the ``blender -c lca`` command).
+engine on Blender's generic panels, the 3D Viewport's splat draw handler, the
+``blender -c lca`` command).
 
 Nothing imported here needs torch: without it the extension still registers, and the
 operators and the render engine say what is missing.
@@ -9,14 +10,26 @@ operators and the render engine say what is missing.
 import bpy
 from bpy.props import PointerProperty
 
-from . import commands, import_avatar, panels, properties, render_engine
+from . import (
+    commands,
+    create_avatar,
+    import_avatar,
+    panels,
+    preferences,
+    properties,
+    render_engine,
+    viewport_draw,
+)
 
 CLASSES: tuple[type, ...] = (
+    preferences.LcaPreferences,
+    preferences.LCA_OT_install_dependencies,
     properties.LcaFloatItem,
     properties.LcaTextItem,
     properties.LcaShapeKeyTarget,
     properties.LcaAvatarProperties,
     import_avatar.LCA_OT_import_avatar,
+    create_avatar.LCA_OT_create_avatar,
     panels.LCA_PT_avatar,
     render_engine.LCA_RenderEngine,
 )
@@ -37,12 +50,16 @@ def register() -> None:
     for menu, draw in MENUS:
         menu.append(draw)
     render_engine.register_panels()
+    viewport_draw.register()
     _CLI_HANDLES.append(bpy.utils.register_cli_command(commands.COMMAND_ID, commands.command))
+    preferences.register_folders()  # the packages folder chosen in the preferences
 
 
 def unregister() -> None:
+    preferences.unregister_folders()
     while _CLI_HANDLES:
         bpy.utils.unregister_cli_command(_CLI_HANDLES.pop())
+    viewport_draw.unregister()
     render_engine.unregister_panels()
     for menu, draw in reversed(MENUS):
         menu.remove(draw)

@@ -113,3 +113,42 @@ def test_bad_input_is_one_sentence(addon, avatar_file, tmp_path, capsys, monkeyp
     message = capsys.readouterr().err.strip().removeprefix("blender -c lca: error: ")
     assert needle in message and one_sentence(message), message
     assert not (tmp_path / "new.blend").exists() and not (tmp_path / "frames").exists()
+
+
+# -- create -----------------------------------------------------------------------------------
+
+PHOTO = (ROOT / ".." / "shared" / "photos" / "fullbody_front_man_tshirt_apose_01.jpg").resolve()
+
+
+def test_lca_blender_create_help_and_bad_input(tmp_path):
+    done = lca("blender", "create", "--help", user=tmp_path / "user")
+    assert done.returncode == 0 and "--quality" in done.stdout and "--blend" in done.stdout
+    out = tmp_path / "me.lca"
+    done = lca("blender", "create", str(tmp_path / "missing.jpg"), "-o", str(out),
+               "--blend", str(tmp_path / "me.blend"), user=tmp_path / "user")  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = done.stderr.strip().splitlines()[-1].removeprefix("lca blender: error: ")
+    assert "missing.jpg" in message and one_sentence(message.replace(str(tmp_path), "DIR"))
+    assert not out.exists() and not (tmp_path / "me.blend").exists()
+
+
+def test_create_writes_the_avatar_and_a_blend(addon, anny_body, tmp_path, monkeypatch, capsys):
+    if not PHOTO.is_file():
+        pytest.skip(f"shared test photo not found at {PHOTO}")
+    pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")
+    create = addon.module("core.recon.create")  # a tiny "draft": the real one takes a minute
+    tiny = create.Quality(count=2000, appearance_steps=5, body_steps=20, size=128)
+    monkeypatch.setitem(create.QUALITIES, "draft", tiny)
+    out, blend = tmp_path / "me.lca", tmp_path / "me.blend"
+    code = run(addon, "create", str(PHOTO), "-o", str(out), "--quality", "draft",
+               "--blend", str(blend), "--size", "48x32")  # fmt: skip
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert "Created 'me' (2,000 Gaussians)" in printed.out and "appearance" in printed.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.blend", "me.lca"]
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    scene = bpy.context.scene
+    assert scene.render.engine == "LCA_GAUSSIAN" and scene.camera.name == "me_camera"
+    assert (scene.render.resolution_x, scene.render.resolution_y) == (48, 32)
+    assert {"me", "me_rig", "me_body"} <= set(bpy.data.objects.keys())
+    assert bpy.data.objects["me"].lca_avatar.source_path == str(out)

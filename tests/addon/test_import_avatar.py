@@ -57,9 +57,9 @@ class LayoutRecorder:
 def test_panel_shows_the_avatar_of_the_active_rig_or_body(addon, avatar_file):
     calls = []
     panel = SimpleNamespace(layout=LayoutRecorder(calls))
-    bpy.types.LCA_PT_avatar.draw(panel, bpy.context)  # nothing imported yet: the button only
-    assert [c[0] for c in calls] == ["operator"]
-    assert calls[0][1] == ("lca.import_avatar",)
+    bpy.types.LCA_PT_avatar.draw(panel, bpy.context)  # nothing imported yet: the buttons only
+    assert [c[0] for c in calls] == ["operator", "operator"]
+    assert calls[0][1] == ("lca.import_avatar",) and calls[1][1] == ("lca.create_avatar",)
 
     bpy.ops.lca.import_avatar(filepath=str(avatar_file))
     find_avatar = addon.module("lca_addon.properties").find_avatar
@@ -137,4 +137,4 @@ print("RESULT", json.dumps({{"enabled": addon_utils.check({PACKAGE!r})[1], "mess
     result = json.loads(lines[-1].removeprefix("RESULT "))
     assert result["enabled"] is True
     message = result["message"].removeprefix("Error: ").strip()
-    assert "'torch'" in message and one_sentence(message), message
+    assert "needs torch" in message and one_sentence(message), message

@@ -48,7 +48,25 @@ def registration_state() -> dict:
             if "LCA_GAUSSIAN" in getattr(panel, "COMPAT_ENGINES", ())
         },
         "cli_command": cli_command_registered("lca"),
+        "view3d_draw_handlers": len(view3d_draw_handles()),
     }
+
+
+def view3d_draw_handles() -> tuple:
+    """The 3D Viewport draw handlers the extension holds (Blender keeps no list of them)."""
+    import sys
+
+    module = sys.modules.get(f"{PACKAGE}.lca_addon.viewport_draw")
+    return module.draw_handles() if module is not None else ()
+
+
+def draw_handler_is_gone(handle) -> bool:
+    """Whether Blender no longer has the SpaceView3D draw handler ``handle``."""
+    try:
+        bpy.types.SpaceView3D.draw_handler_remove(handle, "WINDOW")
+    except ValueError:  # "invalid or already removed"
+        return True
+    return False
 
 
 def cli_command_registered(name: str) -> bool:
@@ -89,11 +107,14 @@ def test_install_enable_disable_leaves_nothing_behind(extension_zip):
     enabled = registration_state()
     added = enabled["classes"] - before["classes"]
     assert {name.rsplit(".", 1)[1] for name in added} == {
+        "LcaPreferences",
+        "LCA_OT_install_dependencies",
         "LcaFloatItem",
         "LcaTextItem",
         "LcaShapeKeyTarget",
         "LcaAvatarProperties",
         "LCA_OT_import_avatar",
+        "LCA_OT_create_avatar",
         "LCA_PT_avatar",
         "LCA_RenderEngine",
     }
@@ -104,13 +125,16 @@ def test_install_enable_disable_leaves_nothing_behind(extension_zip):
     assert enabled["cli_command"] and not before["cli_command"]
     assert {"RENDER_PT_format", "DATA_PT_lens"} <= enabled["panels_for_engine"]
     assert not before["panels_for_engine"]
+    assert enabled["view3d_draw_handlers"] == 1 and not before["view3d_draw_handlers"]
 
     # Disable, enable, disable, enable (left enabled for the other tests): each disable
     # restores exactly what was there before, each enable what the install registered.
     for _ in range(2):
+        (handle,) = view3d_draw_handles()
         addon_utils.disable(PACKAGE, default_set=True, handle_error=raise_error)
         assert addon_utils.check(PACKAGE) == (False, False)
         assert registration_state() == before
+        assert draw_handler_is_gone(handle)
         addon_utils.enable(PACKAGE, default_set=True, handle_error=raise_error)
         assert addon_utils.check(PACKAGE) == (True, True)
         assert registration_state() == enabled

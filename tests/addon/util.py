@@ -107,3 +107,66 @@ def read_exr(path: Path) -> dict:
     finally:
         image.close()
     return {name: np.stack(planes, axis=-1) for name, planes in passes.items()}
+
+
+class FakeWindowContext:
+    """Stands in for the context of a window (there is none headless) while a test drives a
+    job operator's modal loop (lca_addon/jobs.py): records the status text, the header text
+    and the progress it is shown, and the window manager's timers."""
+
+    def __init__(self):
+        self.status: list = []
+        self.header: list = []
+        self.progress: list = []
+        self.timers: list = []
+        self.window = object()
+        self.workspace = self.area = self.window_manager = self
+
+    def status_text_set(self, text):
+        self.status.append(text)
+
+    def header_text_set(self, text):
+        self.header.append(text)
+
+    def event_timer_add(self, seconds, window=None):
+        self.timers.append(object())
+        return self.timers[-1]
+
+    def event_timer_remove(self, timer):
+        self.timers.remove(timer)
+
+    def modal_handler_add(self, operator):
+        return True
+
+    def progress_begin(self, low, high):
+        self.progress.append("begin")
+
+    def progress_update(self, value):
+        self.progress.append(value)
+
+    def progress_end(self):
+        self.progress.append("end")
+
+
+@dataclass(frozen=True)
+class FakeEvent:
+    type: str
+    value: str = "NOTHING"
+
+
+def drive_modal(operator, context, cancel_when=None, timeout: float = 60.0) -> set:
+    """Send TIMER events to a started job operator until it ends; once ``cancel_when(stage)``
+    is true, press Esc. Returns the operator's final result."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    pressed = False
+    while time.monotonic() < deadline:
+        if cancel_when is not None and not pressed and cancel_when(operator._worker.status()[0]):
+            assert operator.modal(context, FakeEvent("ESC", "PRESS")) == {"RUNNING_MODAL"}
+            pressed = True
+        result = operator.modal(context, FakeEvent("TIMER"))
+        if result != {"PASS_THROUGH"}:
+            return result
+        time.sleep(0.02)
+    raise AssertionError(f"the job did not end within {timeout} s")

@@ -1,0 +1,205 @@
+"""Create Avatar from Photos: photos of one person -> a rigged Gaussian avatar in the scene.
+
+The operator is thin: a file browser picks the photos (``files`` + ``directory``), its
+options become a :class:`CreateOptions`, and :func:`create_job` makes the background job
+(``jobs.py``):
+
+- work (worker thread, no bpy): ``core.recon.create.create_avatar``, then the rig and the
+  `.lca` bytes;
+- apply (main thread, one undoable step): the `.lca` file and the scene, built exactly as the
+  import builds it (``import_avatar.build_imported_avatar``). The file is written under a
+  temporary name and renamed only once the scene is built, so a cancelled or failed job
+  leaves no file (and nothing in the scene).
+
+``blender -c lca create`` (``commands.py``) runs the same job synchronously.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import bpy
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
+
+from ..core.errors import LcaError, OutputError
+from .dependencies import missing_dependency
+from .jobs import Done, Job, JobOperator
+
+QUALITY_ITEMS = (
+    ("draft", "Draft", "About a minute on a CPU"),
+    ("standard", "Standard", "A few minutes on a CPU"),
+    ("high", "High", "Slow on a CPU; meant for a CUDA GPU"),
+)
+DEVICE_ITEMS = (
+    ("auto", "Auto", "The CUDA GPU where there is one, else the CPU"),
+    ("cpu", "CPU", "The CPU"),
+    ("cuda", "CUDA", "An NVIDIA GPU with CUDA"),
+)
+TITLE = "Creating avatar"
+
+
+@dataclass(frozen=True)
+class CreateOptions:
+    """photos: one or more photos of one person; output: the .lca file to write; the rest as
+    in ``core.recon.create.create_avatar``."""
+
+    photos: tuple[Path, ...]
+    output: Path
+    quality: str = "standard"
+    device: str = "auto"
+    seed: int = 0
+    person: int | None = None
+    allow_partial: bool = False
+
+
+@dataclass(frozen=True)
+class Created:
+    """What the work hands to apply: the avatar, its rig, its `.lca` bytes, notes for the
+    user and the seconds the creation took."""
+
+    avatar: object
+    rig: object
+    data: bytes
+    notes: tuple[str, ...]
+    seconds: float
+
+
+def default_output(photos: tuple[Path, ...]) -> Path:
+    """NAME.lca next to the first photo, NAME being the photo's (avatar.lca without one)."""
+    return photos[0].with_suffix(".lca") if photos else Path("avatar.lca")
+
+
+def check_options(options: CreateOptions) -> None:
+    """Refuse, before any work, what would fail later (LcaError, one sentence)."""
+    problem = missing_dependency()
+    if problem is None and importlib.util.find_spec("mediapipe") is None:
+        problem = (
+            "Creating an avatar needs the Python package 'mediapipe' (person perception), "
+            "which this Blender cannot import; install it (pinned in the project's "
+            "requirements.lock) and try again."
+        )
+    if problem is not None:
+        raise LcaError(problem)
+    if not options.photos:
+        raise LcaError("No photos were chosen; select one or more photos of the person.")
+    output = options.output
+    if output.suffix.lower() != ".lca":
+        raise LcaError(f"The output '{output}' must be a .lca file; for example me.lca.")
+    if output.is_dir():
+        raise LcaError(f"The output '{output}' is a folder; give a file name such as me.lca.")
+    if not output.parent.is_dir():
+        raise OutputError(f"The folder of '{output}' does not exist; create it or choose another.")
+
+
+def create_job(options: CreateOptions) -> Job:
+    """The background job that creates the avatar of ``options`` (see the module docstring)."""
+
+    def work(progress) -> Created:
+        from ..core.avatar.lca_file import lca_bytes
+        from ..core.recon.create import create_avatar
+        from .import_avatar import avatar_rig
+
+        result = create_avatar(
+            list(options.photos),
+            quality=options.quality,
+            device=options.device,
+            seed=options.seed,
+            person=options.person,
+            allow_partial=options.allow_partial,
+            progress=progress,
+        )
+        progress("rig", 0.0)
+        metadata = {**result.avatar.metadata, "name": options.output.stem}
+        avatar = dataclasses.replace(result.avatar, metadata=metadata)
+        rig = avatar_rig(avatar)
+        data = lca_bytes(avatar)
+        progress("rig", 1.0)
+        return Created(avatar, rig, data, result.notes, result.seconds.total)
+
+    def apply(context: bpy.types.Context, created: Created) -> Done:
+        from ..core.fileio import atomic_path
+        from .import_avatar import build_imported_avatar
+
+        path = options.output
+        if context.mode != "OBJECT":  # the user went into Edit or Pose Mode meanwhile
+            bpy.ops.object.mode_set(mode="OBJECT")
+        try:
+            with atomic_path(path) as partial:  # renamed once the scene is built
+                partial.write_bytes(created.data)
+                objects = build_imported_avatar(context, created.avatar, created.rig, path)
+        except OSError as err:
+            raise OutputError(
+                f"Cannot write '{path}' ({err.strerror or type(err).__name__}); choose a "
+                "writable folder with free space."
+            ) from None
+        count = len(objects.avatar.data.vertices)
+        return Done(
+            f"Created '{objects.avatar.name}' ({count:,} Gaussians) in {created.seconds:.0f} s "
+            f"and saved it as {path.name}.",
+            warnings=created.notes,
+            made=objects,
+        )
+
+    return Job(TITLE, work, apply)
+
+
+class LCA_OT_create_avatar(JobOperator, bpy.types.Operator):
+    """Create a rigged Gaussian avatar from photos of one person (runs in the background; Esc
+    cancels)"""
+
+    bl_idname = "lca.create_avatar"
+    bl_label = "Create Avatar from Photos"
+    bl_options = {"UNDO"}  # no REGISTER: a redo panel would run the whole job again
+
+    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"SKIP_SAVE"})
+    directory: StringProperty(subtype="DIR_PATH", options={"SKIP_SAVE"})
+    filter_image: BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+    filter_folder: BoolProperty(default=True, options={"HIDDEN", "SKIP_SAVE"})
+
+    quality: EnumProperty(name="Quality", items=QUALITY_ITEMS, default="standard")
+    device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="auto")
+    seed: IntProperty(name="Seed", default=0, min=0, description="Seeds the Gaussians and fits")
+    person: IntProperty(
+        name="Person",
+        default=-1,
+        min=-1,
+        description="Which person in photos of several people (0 = leftmost); -1 refuses them",
+    )
+    allow_partial: BoolProperty(
+        name="Allow Partial", description="Accept a person whose head or feet are cut off"
+    )
+    output: StringProperty(
+        name="Save As",
+        subtype="FILE_PATH",
+        description="The .lca file to write (empty: NAME.lca next to the first photo)",
+    )
+
+    @classmethod
+    def poll(cls, context):
+        if context.mode != "OBJECT":
+            cls.poll_message_set("Switch to Object Mode to create an avatar.")
+            return False
+        return True
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def make_job(self, context) -> Job:
+        folder = Path(bpy.path.abspath(self.directory))
+        photos = tuple(folder / item.name for item in self.files if item.name)
+        output = Path(bpy.path.abspath(self.output)) if self.output else default_output(photos)
+        options = CreateOptions(
+            photos=photos,
+            output=output,
+            quality=self.quality,
+            device=self.device,
+            seed=self.seed,
+            person=None if self.person < 0 else self.person,
+            allow_partial=self.allow_partial,
+        )
+        check_options(options)
+        return create_job(options)
