@@ -84,12 +84,11 @@ def animation_pose(presets: dict[str, Pose], t: float, base: Pose) -> Pose:
     return pose
 
 
-def default_photo(out_dir: Path) -> Path:
+def default_photo(body: BodyModel, out_dir: Path) -> Path:
     """Photograph the sample person (front view) into ``out_dir/input``."""
-    from .body.anny_body import AnnyBody
     from .recon.sample_person import write_sample_photos
 
-    return write_sample_photos(AnnyBody(), ensure_writable_dir(out_dir / "input"))[0]
+    return write_sample_photos(body, ensure_writable_dir(out_dir / "input"))[0]
 
 
 def _camera(spec: str, avatar: Avatar, means: torch.Tensor, width: int, height: int):
@@ -195,16 +194,16 @@ def run_demo(
 
     start = time.perf_counter()
     out_dir = ensure_writable_dir(Path(out_dir))
+    body = AnnyBody()
     if photo is None:
         progress("sample photo", 0.0)
-        photo = default_photo(out_dir)
+        photo = default_photo(body, out_dir)
         progress("sample photo", 1.0)
     created = create_avatar([Path(photo)], quality=quality, seed=seed, progress=progress)
     lca_path, ply_path = out_dir / "avatar.lca", out_dir / "avatar.ply"
     save_lca(created.avatar, lca_path)
     export_avatar_ply(created.avatar, ply_path)
     avatar = load_lca(lca_path)  # render what was written, not what is in memory
-    body = AnnyBody()
 
     progress("renders", 0.0)
     comparison = out_dir / "comparison.png"
