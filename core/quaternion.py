@@ -5,6 +5,8 @@ Shapes: any leading batch shape ``...``; quaternions ``(..., 4)``, matrices ``(.
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -83,16 +85,20 @@ def rotmat_to_quat(R: Tensor) -> Tensor:
 
 
 def axis_angle_to_rotmat(rotvec: Tensor) -> Tensor:
-    """(..., 3) rotation vectors (axis * angle, radians) -> (..., 3, 3) (Rodrigues)."""
-    angle = rotvec.norm(dim=-1, keepdim=True)
-    safe = torch.where(angle > 1e-12, angle, torch.ones_like(angle))
-    axis = rotvec / safe
-    x, y, z = axis.unbind(-1)
+    """(..., 3) rotation vectors (axis * angle, radians) -> (..., 3, 3) (Rodrigues).
+
+    Written on the unnormalised skew matrix S of ``rotvec``: R = I + sin(t)/t S +
+    (1 - cos t)/t^2 S^2 with t = |rotvec|, the two factors as sinc functions, which are smooth
+    at t = 0; so the gradient at the zero rotation is the true one (dR = dS there).
+    """
+    angle = torch.linalg.vector_norm(rotvec, dim=-1)[..., None, None]
+    x, y, z = rotvec.unbind(-1)
     zero = torch.zeros_like(x)
     skew = torch.stack((zero, -z, y, z, zero, -x, -y, x, zero), dim=-1).reshape(
         rotvec.shape[:-1] + (3, 3)
     )
-    s = torch.sin(angle)[..., None]
-    c = torch.cos(angle)[..., None]
+    # torch.sinc(u) = sin(pi u) / (pi u); (1 - cos t) / t^2 = sinc(t / 2)^2 / 2 in radians.
+    a = torch.sinc(angle / math.pi)
+    b = 0.5 * torch.sinc(angle / (2 * math.pi)) ** 2
     eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device).expand_as(skew)
-    return eye + s * skew + (1 - c) * (skew @ skew)
+    return eye + a * skew + b * (skew @ skew)

@@ -337,7 +337,8 @@ class _Problem:
             roots.append(rotation)
             translations.append(translation)
         body = self.body
-        # not exactly zero: axis_angle_to_rotmat has no gradient at the zero vector
+        # a tiny start off zero, from when axis_angle_to_rotmat had no gradient there; the
+        # fit results in docs/recon.md were measured with it, so it stays
         bones = torch.full((self.views, len(body.bone_names), 3), _NUDGE) * self.free
         for v in range(self.views):
             self._initial_limbs(bones[v], axis_angle_to_rotmat(roots[v]), t.world[v])

@@ -28,11 +28,27 @@ from ..render import render
 from ..render.camera import orbit_camera
 from ..render.types import Camera
 
+
+@dataclasses.dataclass(frozen=True)
+class Outfit:
+    """sRGB colours that :func:`dress` paints on a starter avatar by body part; hair None
+    leaves the head's skin (and the starter's eyes and mouth) as it is."""
+
+    hair: tuple[float, float, float] | None
+    shirt: tuple[float, float, float]
+    stripe: tuple[float, float, float]
+    trousers: tuple[float, float, float]
+    shoes: tuple[float, float, float]
+
+
 HAIR = (0.16, 0.10, 0.07)
 SHIRT = (0.10, 0.45, 0.47)
 STRIPE = (0.85, 0.86, 0.80)
 TROUSERS = (0.25, 0.29, 0.38)
 SHOES = (0.10, 0.09, 0.08)
+OUTFIT = Outfit(hair=HAIR, shirt=SHIRT, stripe=STRIPE, trousers=TROUSERS, shoes=SHOES)
+"""The sample person's outfit: dark hair, a teal shirt with light stripes, grey-blue
+trousers, dark shoes."""
 WALL = (0.78, 0.76, 0.72)
 FLOOR = (0.55, 0.52, 0.48)
 
@@ -53,7 +69,7 @@ def sample_shape(body: BodyModel) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float32, device=body.device)
 
 
-def _colours(avatar: Avatar, body: BodyModel, points: torch.Tensor) -> torch.Tensor:
+def _colours(avatar: Avatar, points: torch.Tensor, outfit: Outfit) -> torch.Tensor:
     """(N, 3) colours of the dressed person; points: (N, 3) canonical Gaussian centres
     (Anny: z up, facing -y)."""
     colour = avatar.binding.sh[:, 0].float() * SH_C0 + 0.5
@@ -86,28 +102,37 @@ def _colours(avatar: Avatar, body: BodyModel, points: torch.Tensor) -> torch.Ten
 
     shade = colour.mean(-1, keepdim=True) / 0.72  # keep the starter's baked light
     for mask, value in (
-        (hair, HAIR),
-        (shirt, SHIRT),
-        (stripes, STRIPE),
-        (trousers, TROUSERS),
-        (shoes, SHOES),
+        (hair, outfit.hair),
+        (shirt, outfit.shirt),
+        (stripes, outfit.stripe),
+        (trousers, outfit.trousers),
+        (shoes, outfit.shoes),
     ):
+        if value is None:
+            continue
         colour[mask] = (torch.tensor(value) * shade[mask]).clamp(0, 1)
     return colour
 
 
-def sample_avatar(body: BodyModel, count: int = 60_000, seed: int = 7) -> Avatar:
-    """The sample person as an avatar in the canonical pose."""
+def dress(avatar: Avatar, outfit: Outfit = OUTFIT) -> Avatar:
+    """``avatar`` (a starter avatar on Anny) with its colours painted by body part and height:
+    hair on the scalp, a striped shirt down to the waist, trousers below it, shoes; the
+    starter's baked light is kept."""
     from ..posing import avatar_scene
 
-    avatar = make_starter_avatar(
-        body, count=count, seed=seed, regions=anny_uv_regions(body.uvs), shape=sample_shape(body)
-    )
     points = avatar_scene(avatar).means.detach().cpu()
-    colour = _colours(avatar, body, points)
+    colour = _colours(avatar, points, outfit)
     sh = avatar.binding.sh.clone()
     sh[:, 0] = (colour - 0.5) / SH_C0
     return dataclasses.replace(avatar, binding=dataclasses.replace(avatar.binding, sh=sh))
+
+
+def sample_avatar(body: BodyModel, count: int = 60_000, seed: int = 7) -> Avatar:
+    """The sample person as an avatar in the canonical pose."""
+    avatar = make_starter_avatar(
+        body, count=count, seed=seed, regions=anny_uv_regions(body.uvs), shape=sample_shape(body)
+    )
+    return dress(avatar)
 
 
 def sample_camera(azimuth: float, width: int = 720, height: int = 1080) -> Camera:

@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from ..errors import LcaError
-from .types import Camera
+from .types import Camera, check_clip_range
 
 SENSOR_FITS = ("AUTO", "HORIZONTAL", "VERTICAL")
 
@@ -84,15 +84,13 @@ class BlenderCamera:
             "resolution_percentage": self.resolution_percentage,
             "pixel_aspect_x": self.pixel_aspect_x,
             "pixel_aspect_y": self.pixel_aspect_y,
-            "clip_start": self.clip_start,
         }
         for name, value in positive.items():
             if not value > 0:
                 raise ValueError(f"BlenderCamera.{name} must be positive, got {value}.")
-        if not self.clip_end > self.clip_start:
-            raise ValueError(
-                f"clip_end ({self.clip_end}) must be beyond clip_start ({self.clip_start})."
-            )
+        check_clip_range(
+            self.clip_start, self.clip_end, "BlenderCamera", ("clip_start", "clip_end")
+        )
 
     @property
     def image_size(self) -> tuple[int, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 
@@ -61,22 +62,12 @@ def _check_scene(scene: SplatScene) -> None:
             )
 
 
-def _checked_camera(camera: Camera, dtype: torch.dtype, device: torch.device) -> Camera:
-    """The camera with its tensors in the scene's dtype and device, checked to be finite."""
-    for name in ("K", "world_to_camera"):
-        if not bool(torch.isfinite(getattr(camera, name)).all()):
-            raise ValueError(f"Camera.{name} has NaN or infinite values.")
-    if not 0 < camera.near < camera.far:
-        raise ValueError(
-            f"Camera near/far must satisfy 0 < near < far, got {camera.near}, {camera.far}."
-        )
-    return Camera(
+def _camera_like(camera: Camera, dtype: torch.dtype, device: torch.device) -> Camera:
+    """The camera (checked when it was made) with its tensors in the scene's dtype and device."""
+    return dataclasses.replace(
+        camera,
         K=camera.K.to(dtype=dtype, device=device),
         world_to_camera=camera.world_to_camera.to(dtype=dtype, device=device),
-        width=camera.width,
-        height=camera.height,
-        near=camera.near,
-        far=camera.far,
     )
 
 
@@ -106,7 +97,7 @@ def render(
     bg = torch.as_tensor(background, dtype=dtype, device=device)
     if tuple(bg.shape) != (3,) or not bool(torch.isfinite(bg).all()):
         raise ValueError(f"background must be 3 finite numbers, got {tuple(bg.shape)} values.")
-    camera = _checked_camera(camera, dtype, device)
+    camera = _camera_like(camera, dtype, device)
     if backend == "gsplat":
         if not torch.cuda.is_available():
             raise LcaError("The gsplat backend needs an NVIDIA GPU with CUDA; use --backend torch.")

@@ -12,6 +12,16 @@ import torch
 from torch import Tensor
 
 
+def check_clip_range(
+    near: float, far: float, owner: str = "Camera", names: tuple[str, str] = ("near", "far")
+) -> None:
+    """Raise ValueError unless 0 < near < far, the depths a camera sees; ``owner`` and
+    ``names`` name the camera and its two values in the message (Blender: clip_start/end)."""
+    if not 0 < near < far:
+        a, b = names
+        raise ValueError(f"{owner} {a}/{b} must satisfy 0 < {a} < {b}, got {near}, {far}.")
+
+
 @dataclass(frozen=True)
 class Camera:
     """A pinhole camera in OpenCV convention.
@@ -38,6 +48,10 @@ class Camera:
             )
         if self.width < 1 or self.height < 1:
             raise ValueError(f"Camera size must be positive, got {self.width}x{self.height}.")
+        for name in ("K", "world_to_camera"):
+            if not bool(torch.isfinite(getattr(self, name)).all()):
+                raise ValueError(f"Camera.{name} has NaN or infinite values.")
+        check_clip_range(self.near, self.far)
 
     @property
     def camera_to_world(self) -> Tensor:

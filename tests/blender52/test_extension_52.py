@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.installed_state import registration_state
 from tests.layout_recorder import RecordingLayout
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,27 +37,6 @@ def raise_error(err: BaseException) -> None:
     raise err
 
 
-def registered() -> dict:
-    """Handlers, the extension's registered classes, Object properties and sys.path."""
-    import bpy
-
-    handlers = bpy.app.handlers
-    return {
-        "handlers": {
-            name: [repr(f) for f in getattr(handlers, name)]
-            for name in dir(handlers)
-            if isinstance(getattr(handlers, name), list)
-        },
-        "classes": {
-            cls.__qualname__
-            for base in ("Operator", "Panel", "PropertyGroup", "AddonPreferences", "RenderEngine")
-            for cls in getattr(bpy.types, base).__subclasses__()
-            if cls.__module__.startswith(PACKAGE) and getattr(cls, "is_registered", False)
-        },
-        "object_properties": set(bpy.types.Object.bl_rna.properties.keys()),
-    }
-
-
 def test_blender_52_validates_the_zip(extension_zip):
     from lca_addon.build_extension import blender_ext_script
 
@@ -76,14 +56,15 @@ def test_extension_without_torch_on_blender_52(extension_zip, tmp_path):
     addon_utils = importlib.import_module("addon_utils")  # on sys.path once bpy is imported
     assert bpy.app.version >= (5, 1, 0) and sys.version_info[:2] == (3, 13)
     assert importlib.util.find_spec("torch") is None, "this test needs a Python without torch"
-    before = registered()
+    before = registration_state(PACKAGE)
 
     result = bpy.ops.extensions.package_install_files(
         repo="user_default", filepath=str(extension_zip), enable_on_install=True
     )
     assert result == {"FINISHED"}
     assert addon_utils.check(PACKAGE) == (True, True)
-    assert "LcaPreferences" in registered()["classes"]
+    enabled = registration_state(PACKAGE)
+    assert f"{PACKAGE}.lca_addon.preferences.LcaPreferences" in enabled["classes"]
 
     dependencies = importlib.import_module(f"{PACKAGE}.lca_addon.dependencies")
     problem = dependencies.missing_dependency()
@@ -109,6 +90,5 @@ def test_extension_without_torch_on_blender_52(extension_zip, tmp_path):
 
     addon_utils.disable(PACKAGE, default_set=True, handle_error=raise_error)
     assert addon_utils.check(PACKAGE) == (False, False)
-    after = registered()
-    assert after == before
+    assert registration_state(PACKAGE) == before
     assert not [entry for entry in sys.path if "lca_avatar" in entry and "site-packages" in entry]

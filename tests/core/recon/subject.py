@@ -1,9 +1,9 @@
 """A synthetic person the project renders itself: known shape, pose, camera and colours.
 
-A starter avatar is dressed by body part (a red shirt with white stripes on the torso, blue
-trousers on the legs, dark shoes; skin elsewhere), posed and rendered over a green-grey
-background; the render is the "photo" and its alpha the person mask. A BodyFit carrying the
-true shape, pose and camera stands in for body fitting.
+A starter avatar is dressed as the sample person is (core.recon.sample_person.dress) but in
+other colours (a red shirt with white stripes, blue trousers, dark shoes, no hair), posed and
+rendered over a green-grey background; the render is the "photo" and its alpha the person
+mask. A BodyFit carrying the true shape, pose and camera stands in for body fitting.
 """
 
 from __future__ import annotations
@@ -15,24 +15,25 @@ import numpy as np
 import torch
 
 from core.avatar import Avatar
-from core.avatar.starter import SH_C0, make_starter_avatar
+from core.avatar.starter import make_starter_avatar
 from core.body.model import BodyModel
 from core.body.poses import Pose, preset_pose
 from core.posing import avatar_scene
 from core.recon import BodyLandmarks, Box, Perception, Photo
 from core.recon.fit_types import BodyFit, FittedView
+from core.recon.sample_person import Outfit, dress
 from core.render import render
 from core.render.camera import orbit_camera
 from core.render.types import Camera
 
-RED = (0.80, 0.12, 0.10)
-STRIPE = (0.95, 0.95, 0.92)
-BLUE = (0.10, 0.18, 0.70)
-SHOE = (0.12, 0.10, 0.09)
+OUTFIT = Outfit(
+    hair=None,
+    shirt=(0.80, 0.12, 0.10),
+    stripe=(0.95, 0.95, 0.92),
+    trousers=(0.10, 0.18, 0.70),
+    shoes=(0.12, 0.10, 0.09),
+)
 BACKGROUND = (0.35, 0.45, 0.35)
-SHIRT_PARTS = ("torso", "upper_arm.L", "upper_arm.R")
-TROUSER_PARTS = ("upper_leg.L", "lower_leg.L", "upper_leg.R", "lower_leg.R")
-SHOE_PARTS = ("foot.L", "foot.R")
 SHAPE = {"gender": 0.3, "age": 0.55, "muscle": 0.6, "weight": 0.55, "height": 0.6}
 """Non-default Anny shape values of the subject (others keep their default)."""
 
@@ -50,21 +51,9 @@ def subject_pose(body: BodyModel) -> Pose:
 
 
 def dressed_avatar(body: BodyModel, count: int, seed: int = 11) -> Avatar:
-    """A starter avatar at the subject's shape, coloured by body part (see module docstring)."""
+    """A starter avatar at the subject's shape in the subject's OUTFIT."""
     avatar = make_starter_avatar(body, count=count, seed=seed, shape=subject_shape(body))
-    names = avatar.part_names
-    part = avatar.binding.part
-    colour = avatar.binding.sh[:, 0] * SH_C0 + 0.5
-    world = avatar_scene(avatar).means
-    for parts, value in ((SHIRT_PARTS, RED), (TROUSER_PARTS, BLUE), (SHOE_PARTS, SHOE)):
-        mask = torch.isin(part, torch.tensor([names.index(p) for p in parts]))
-        colour[mask] = torch.tensor(value)
-    shirt = torch.isin(part, torch.tensor([names.index(p) for p in SHIRT_PARTS]))
-    stripes = shirt & (torch.remainder(world[:, 2], 0.08) < 0.02)
-    colour[stripes] = torch.tensor(STRIPE)
-    sh = avatar.binding.sh.clone()
-    sh[:, 0] = (colour - 0.5) / SH_C0
-    return dataclasses.replace(avatar, binding=dataclasses.replace(avatar.binding, sh=sh))
+    return dress(avatar, OUTFIT)
 
 
 def subject_camera(azimuth: float, width: int = 240, height: int = 320) -> Camera:

@@ -18,9 +18,8 @@ from core.recon.body_fit import fit_body, fitted_landmarks, project_points
 from core.recon.landmark_map import anny_landmarks
 from core.render.camera import orbit_camera
 from core.render.types import Camera
+from tests.photos import shared_photo
 
-ROOT = Path(__file__).resolve().parents[3]
-PHOTOS = ROOT / ".." / "shared" / "photos"
 SIZE = 512
 FOV = 40.0
 SHAPE = (0.4, 0.5, 0.6, 0.45, 0.55, 0.5)
@@ -223,13 +222,11 @@ def test_fit_is_deterministic(anny_body):
 
 
 def test_real_photo(anny_body):
-    name = "fullbody_front_man_tshirt_apose_01.jpg"
-    if not (PHOTOS / name).is_file():
-        pytest.skip(f"shared test photo not found at {PHOTOS / name}")
+    photo = shared_photo("fullbody_front_man_tshirt_apose_01.jpg")
     pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")
     from core.recon import load_photo, perceive
 
-    seen = perceive(load_photo(PHOTOS / name))
+    seen = perceive(load_photo(photo))
 
     fit = fit_body(anny_body, [seen])
 

@@ -26,9 +26,9 @@ from tests.core.recon.subject import (
     subject_pose,
     subject_shape,
 )
+from tests.photos import shared_photo
 
 ROOT = Path(__file__).resolve().parents[3]
-PHOTOS = ROOT / ".." / "shared" / "photos"
 WIDTH, HEIGHT = 288, 384  # load_photo refuses photos under 256 px
 TINY = Quality(count=1500, appearance_steps=8, body_steps=1, size=128)
 
@@ -174,9 +174,7 @@ def test_cli_refuses_a_missing_file(tmp_path, capsys):
 
 
 def test_cli_refuses_a_photo_without_a_person(tmp_path, capsys):
-    photo = PHOTOS / "no_person_coffee_cup_01.jpg"
-    if not photo.is_file():
-        pytest.skip(f"shared test photo not found at {photo}")
+    photo = shared_photo("no_person_coffee_cup_01.jpg")
     pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")
     _fails_cleanly([str(photo)], tmp_path, capsys, "No person")
 

@@ -27,9 +27,9 @@ from core.recon import (
     load_photo,
     perceive,
 )
+from tests.photos import PHOTOS, photo_names, shared_photo
 
 ROOT = Path(__file__).resolve().parents[3]
-PHOTOS = ROOT / ".." / "shared" / "photos"
 
 pytestmark = [
     pytest.mark.skipif(not PHOTOS.is_dir(), reason=f"shared test photos not found at {PHOTOS}"),
@@ -51,14 +51,8 @@ EXCEPTIONS = {
 }
 
 
-def photos(prefix: str) -> list[str]:
-    if not PHOTOS.is_dir():
-        return []
-    return sorted(p.name for p in PHOTOS.iterdir() if p.name.startswith(prefix))
-
-
 def usual(prefix: str) -> list[str]:
-    return [name for name in photos(prefix) if name not in EXCEPTIONS]
+    return [name for name in photo_names(prefix) if name not in EXCEPTIONS]
 
 
 @pytest.fixture(scope="module")
@@ -101,15 +95,15 @@ def assert_refused(result, kind: type, name: str, *words: str) -> None:
 
 def test_every_category_has_photos():
     for prefix in ("fullbody_front_", "back_view_", "multi_person_", "cut_off_", "no_person_"):
-        assert photos(prefix), f"no {prefix}* photo in {PHOTOS}"
+        assert photo_names(prefix), f"no {prefix}* photo in {PHOTOS}"
 
 
-@pytest.mark.parametrize("name", [name for name in EXCEPTIONS if name in photos("")])
+@pytest.mark.parametrize("name", [name for name in EXCEPTIONS if name in photo_names("")])
 def test_documented_exceptions(outcome, name):
     assert isinstance(outcome(name), EXCEPTIONS[name]), outcome(name)
 
 
-@pytest.mark.parametrize("name", usual("fullbody_front_") + photos("stylized_3d_render_"))
+@pytest.mark.parametrize("name", usual("fullbody_front_") + photo_names("stylized_3d_render_"))
 def test_full_body_front_is_one_whole_person(outcome, name):
     result = assert_whole_person(outcome(name))
     assert result.face is not None
@@ -118,8 +112,7 @@ def test_full_body_front_is_one_whole_person(outcome, name):
 
 def test_astronaut_in_a_visored_helmet_is_refused_as_no_person(outcome):
     name = "fullbody_front_astronaut_spacesuit_01.jpg"
-    if name not in photos("fullbody_front_"):
-        pytest.skip(f"{name} is not among the shared photos")
+    shared_photo(name)
     for allow_partial in (False, True):
         result = outcome(name, allow_partial=allow_partial)
         assert_refused(result, NoPersonError, name, "No person was found")
@@ -138,10 +131,11 @@ def test_other_single_person_photos_are_one_whole_person(outcome, name):
     assert_whole_person(outcome(name))
 
 
-@pytest.mark.parametrize("name", photos("no_person_") + ["stylized_drawing_girl_in_dress_01.png"])
+@pytest.mark.parametrize(
+    "name", photo_names("no_person_") + ["stylized_drawing_girl_in_dress_01.png"]
+)
 def test_no_person(outcome, name):
-    if not (PHOTOS / name).exists():
-        pytest.skip(f"{name} is not among the shared photos")
+    shared_photo(name)
     for allow_partial in (False, True):
         assert_refused(outcome(name, allow_partial=allow_partial), NoPersonError, name)
 
@@ -164,15 +158,14 @@ def test_several_people_are_refused_unless_one_is_chosen(outcome, name):
 
 def test_soccer_players_are_each_whole(outcome):
     name = "multi_person_soccer_players_01.jpg"
-    if not (PHOTOS / name).exists():
-        pytest.skip(f"{name} is not among the shared photos")
+    shared_photo(name)
     for index in range(3):
         result = outcome(name, person=index)
         assert isinstance(result, Perception), result
         assert result.missing == ()
 
 
-@pytest.mark.parametrize("name", usual("cut_off_") + photos("upper_body_"))
+@pytest.mark.parametrize("name", usual("cut_off_") + photo_names("upper_body_"))
 def test_cut_off_is_refused_unless_partial_is_allowed(outcome, name):
     assert_refused(outcome(name), PersonCutOffError, name, "cut off", "head to feet")
     partial = outcome(name, allow_partial=True)
@@ -182,14 +175,13 @@ def test_cut_off_is_refused_unless_partial_is_allowed(outcome, name):
 
 def test_legs_only_is_refused_even_when_partial(outcome):
     name = "cut_off_legs_only_tennis_01.jpg"
-    if not (PHOTOS / name).exists():
-        pytest.skip(f"{name} is not among the shared photos")
+    shared_photo(name)
     for allow_partial in (False, True):
         result = outcome(name, allow_partial=allow_partial)
         assert_refused(result, PersonCutOffError, name, "Only part of a person", "a hand")
 
 
-@pytest.mark.parametrize("name", usual("face_closeup_") + photos("stylized_painting_"))
+@pytest.mark.parametrize("name", usual("face_closeup_") + photo_names("stylized_painting_"))
 def test_face_close_up_is_cut_off_unless_partial(outcome, name):
     assert_refused(outcome(name), PersonCutOffError, name, "feet")
     partial = outcome(name, allow_partial=True)
@@ -199,8 +191,7 @@ def test_face_close_up_is_cut_off_unless_partial(outcome, name):
 
 def test_face_paint_close_up_has_no_body_even_when_partial(outcome):
     name = "face_closeup_woman_facepaint_01.jpg"
-    if not (PHOTOS / name).exists():
-        pytest.skip(f"{name} is not among the shared photos")
+    shared_photo(name)
     for allow_partial in (False, True):
         result = outcome(name, allow_partial=allow_partial)
         assert_refused(result, PersonCutOffError, name, "Only part of a person (a face)")
@@ -208,14 +199,13 @@ def test_face_paint_close_up_has_no_body_even_when_partial(outcome):
 
 def test_two_children_are_several_people_who_cannot_be_told_apart(outcome):
     name = "face_closeup_two_children_01.jpg"
-    if not (PHOTOS / name).exists():
-        pytest.skip(f"{name} is not among the shared photos")
+    shared_photo(name)
     assert_refused(outcome(name), SeveralPeopleError, name, "several people (2)")
     chosen = outcome(name, person=0, allow_partial=True)
     assert_refused(chosen, SeveralPeopleError, name, "cannot be told apart")
 
 
-@pytest.mark.parametrize("name", photos("hands_"))
+@pytest.mark.parametrize("name", photo_names("hands_"))
 def test_hands_only_is_cut_off(outcome, name):
     assert_refused(outcome(name, allow_partial=True), PersonCutOffError, name, "hand")
 

@@ -139,7 +139,8 @@ def test_non_square_pixels_do_not_convert_back():
     [
         ({"sensor_fit": "FILL"}, "sensor_fit"),
         ({"lens": 0.0}, "lens"),
-        ({"clip_end": 0.05}, "clip_end"),
+        ({"clip_end": 0.05}, "clip_start/clip_end"),
+        ({"clip_start": 0.0}, "clip_start/clip_end"),
         ({"matrix_world": torch.eye(3)}, "matrix_world"),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -17,6 +18,26 @@ def _project(camera: Camera, points: torch.Tensor) -> tuple[torch.Tensor, torch.
     cam = points.double() @ w2c[:3, :3].T + w2c[:3, 3]
     uv = cam @ camera.K.double().T
     return uv[:, :2] / uv[:, 2:], cam[:, 2]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"K": torch.eye(4)}, "Camera.K must be"),
+        ({"world_to_camera": torch.eye(3)}, "Camera.world_to_camera must be"),
+        ({"width": 0}, "Camera size"),
+        ({"K": torch.full((3, 3), float("inf"))}, "Camera.K has NaN"),
+        ({"world_to_camera": torch.full((4, 4), float("nan"))}, "Camera.world_to_camera has NaN"),
+        ({"near": 0.0}, "Camera near/far"),
+        ({"near": 2.0, "far": 2.0}, "Camera near/far"),
+        ({"far": float("nan")}, "Camera near/far"),
+    ],
+)
+def test_camera_refuses_bad_values(change, message):
+    good = Camera(K=intrinsics(64, 48, fov_y_deg=40.0), world_to_camera=torch.eye(4), width=64,
+                  height=48)  # fmt: skip
+    with pytest.raises(ValueError, match=message):
+        dataclasses.replace(good, **change)
 
 
 def test_intrinsics():
