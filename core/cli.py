@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from .create_command import add_create_options
 from .errors import LcaError
 
 EXIT_BAD_INPUT = 2
@@ -132,19 +133,14 @@ def cmd_create(args: argparse.Namespace) -> int:
     import dataclasses
 
     from .avatar.lca_file import save_lca
-    from .images import rgba_image, save_image
-    from .posing import avatar_scene
+    from .create_command import check_output, preview_path, render_preview
+    from .images import save_image
     from .progress import StageLine
     from .recon.create import create_avatar
-    from .render import render
-    from .views import camera_for
 
     output = Path(args.output)
-    if output.suffix.lower() != ".lca":
-        raise LcaError(f"The output '{output}' must be a .lca file; for example -o me.lca.")
-    if output.is_dir():
-        raise LcaError(f"The output '{output}' is a folder; give a file name such as me.lca.")
-    preview_path = output.with_name(f"{output.stem}.preview.png")
+    check_output(output)
+    preview_file = preview_path(output)
     _set_threads(args.threads)
     line = StageLine()
     try:
@@ -162,17 +158,15 @@ def cmd_create(args: argparse.Namespace) -> int:
         avatar = dataclasses.replace(
             result.avatar, metadata={**result.avatar.metadata, "name": output.stem}
         )
-        scene = avatar_scene(avatar)
-        camera = camera_for("front", scene.means, avatar.binding.part, avatar.part_names, 512, 768)
-        preview = render(scene, camera, background=(1.0, 1.0, 1.0))
+        preview = render_preview(avatar)
         line("preview", 1.0)
     finally:
         line.close()
     save_lca(avatar, output)
-    save_image(preview_path, rgba_image(preview))
+    save_image(preview_file, preview)
     seconds = result.seconds
     print(
-        f"Wrote {output} ({avatar.count:,} Gaussians) and {preview_path.name} in "
+        f"Wrote {output} ({avatar.count:,} Gaussians) and {preview_file.name} in "
         f"{seconds.total:.1f} s (load {seconds.load:.1f}, perceive {seconds.perceive:.1f}, "
         f"body {seconds.body:.1f}, appearance {seconds.appearance:.1f}, score "
         f"{seconds.score:.1f})."
@@ -396,28 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Create an avatar from photos of one person (writes NAME.lca and NAME.preview.png).",
         cmd_create,
     )
-    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the person")
-    p.add_argument("-o", "--output", required=True, help="the .lca file to write")
-    p.add_argument(
-        "--quality",
-        choices=("draft", "standard", "high"),
-        default="standard",
-        help="draft (about a minute on a CPU), standard (default, a few minutes) or high (slow)",
-    )
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--person", type=int, help="which person in photos of several, 0 = leftmost")
-    p.add_argument(
-        "--allow-partial",
-        action="store_true",
-        help="accept a person whose head or feet are cut off",
-    )
-    p.add_argument(
-        "--allow-mixed",
-        action="store_true",
-        help="use photos that seem to show different people (or clothes) anyway",
-    )
-    threads_option(p)
+    add_create_options(p)
 
     p = add(
         "eval",

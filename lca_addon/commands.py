@@ -10,9 +10,11 @@ Registration adds :func:`command` with ``bpy.utils.register_cli_command("lca", .
   (``--size``, default 512x512), the LCA Gaussian engine, a transparent film and multilayer
   EXR output. A file without a camera gets the framing camera too.
 - ``create PHOTO... -o NAME.lca [--blend FILE.blend]``: creates the avatar from photos (the
-  Create Avatar operator's job, run synchronously with its progress printed), writes NAME.lca,
-  and with ``--blend`` adds the avatar to FILE.blend as ``import`` does (a new file gets the
-  camera and the engine). Without ``--blend`` the avatar is built in the current file only.
+  Create Avatar operator's job, run synchronously with its progress printed), writes NAME.lca
+  and NAME.preview.png (the same preview ``lca create`` writes), and with ``--blend`` adds the
+  avatar to FILE.blend as ``import`` does (a new file gets the camera and the engine). Without
+  ``--blend`` the avatar is built in the current file only. Its options are ``lca create``'s,
+  declared once in ``core/create_command.py``.
 - ``render FILE.blend --out DIR``: renders the file's frame range (or ``--frames A..B``, or
   ``--frame N``) with the LCA Gaussian engine to ``DIR/frame_####.exr``, multilayer EXR with
   32-bit float passes (Combined, Depth, Normal, BodyPart); ``--size`` overrides the
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import bpy
 
+from ..core.create_command import add_create_options, preview_path
 from ..core.errors import LcaError
 from .render_engine import ENGINE_ID
 
@@ -62,25 +65,13 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    text = "Create an avatar from photos of one person: NAME.lca, optionally in a .blend."
+    text = (
+        "Create an avatar from photos of one person: NAME.lca and NAME.preview.png, "
+        "optionally added to a .blend."
+    )
     p = sub.add_parser("create", help=text, description=text)
     p.set_defaults(func=cmd_create)
-    p.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the person")
-    p.add_argument("-o", "--output", required=True, help="the .lca file to write")
-    p.add_argument(
-        "--quality",
-        choices=("draft", "standard", "high"),
-        default="standard",
-        help="draft (about a minute on a CPU), standard (default, a few minutes) or high (slow)",
-    )
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--person", type=int, help="which person in photos of several, 0 = leftmost")
-    p.add_argument(
-        "--allow-partial",
-        action="store_true",
-        help="accept a person whose head or feet are cut off",
-    )
+    add_create_options(p)  # the options of `lca create`, from core
     p.add_argument("--blend", help="the .blend to add the avatar to (made when it does not exist)")
     p.add_argument(
         "--size", default=DEFAULT_SIZE, help=f"WIDTHxHEIGHT of a new file ({DEFAULT_SIZE})"
@@ -132,14 +123,18 @@ def cmd_create(args: argparse.Namespace) -> int:
     from .create_avatar import CreateOptions, check_options, create_job
     from .jobs import run_job
 
+    output = Path(args.output).resolve()
     options = CreateOptions(
         photos=tuple(Path(p).resolve() for p in args.photos),
-        output=Path(args.output).resolve(),
+        output=output,
         quality=args.quality,
         device=args.device,
         seed=args.seed,
         person=args.person,
         allow_partial=args.allow_partial,
+        allow_mixed=args.allow_mixed,
+        threads=args.threads,
+        preview=preview_path(output),
     )
     check_options(options)
     width, height = _size(args.size)

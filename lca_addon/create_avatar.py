@@ -4,28 +4,30 @@ The operator is thin: a file browser picks the photos (``files`` + ``directory``
 options become a :class:`CreateOptions`, and :func:`create_job` makes the background job
 (``jobs.py``):
 
-- work (worker thread, no bpy): ``core.recon.create.create_avatar``, then the rig and the
-  `.lca` bytes;
-- apply (main thread, one undoable step): the `.lca` file and the scene, built exactly as the
-  import builds it (``import_avatar.build_imported_avatar``). The file is written under a
-  temporary name and renamed only once the scene is built, so a cancelled or failed job
-  leaves no file (and nothing in the scene).
+- work (worker thread, no bpy): ``core.recon.create.create_avatar`` (with torch's thread
+  count of ``threads`` for the job only), then the rig, the `.lca` bytes and, when asked, the
+  preview image (``core.create_command.render_preview``, as ``lca create`` renders it);
+- apply (main thread, one undoable step): the `.lca` file (and the preview) and the scene,
+  built exactly as the import builds it (``import_avatar.build_imported_avatar``). The files
+  are written under temporary names and renamed only once the scene is built, so a cancelled
+  or failed job leaves no file (and nothing in the scene).
 
-``blender -c lca create`` (``commands.py``) runs the same job synchronously.
+``blender -c lca create`` (``commands.py``) runs the same job synchronously, with a preview.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
+from ..core.create_command import check_output, check_threads, render_preview, torch_threads
 from ..core.errors import LcaError, OutputError
-from .dependencies import missing_dependency
+from .dependencies import missing_dependency, missing_photo_dependency
 from .jobs import Done, Job, JobOperator
 
 QUALITY_ITEMS = (
@@ -43,8 +45,10 @@ TITLE = "Creating avatar"
 
 @dataclass(frozen=True)
 class CreateOptions:
-    """photos: one or more photos of one person; output: the .lca file to write; the rest as
-    in ``core.recon.create.create_avatar``."""
+    """photos: one or more photos of one person; output: the .lca file to write; threads:
+    torch's CPU threads during the job (None: torch's choice); preview: where to write the
+    front-view PNG that ``lca create`` writes (None: no preview); the rest as in
+    ``core.recon.create.create_avatar``."""
 
     photos: tuple[Path, ...]
     output: Path
@@ -53,16 +57,20 @@ class CreateOptions:
     seed: int = 0
     person: int | None = None
     allow_partial: bool = False
+    allow_mixed: bool = False
+    threads: int | None = None
+    preview: Path | None = None
 
 
 @dataclass(frozen=True)
 class Created:
-    """What the work hands to apply: the avatar, its rig, its `.lca` bytes, notes for the
-    user and the seconds the creation took."""
+    """What the work hands to apply: the avatar, its rig, its `.lca` bytes, the preview image
+    (None when not asked for), notes for the user and the seconds the creation took."""
 
     avatar: object
     rig: object
     data: bytes
+    preview: object
     notes: tuple[str, ...]
     seconds: float
 
@@ -74,22 +82,14 @@ def default_output(photos: tuple[Path, ...]) -> Path:
 
 def check_options(options: CreateOptions) -> None:
     """Refuse, before any work, what would fail later (LcaError, one sentence)."""
-    problem = missing_dependency()
-    if problem is None and importlib.util.find_spec("mediapipe") is None:
-        problem = (
-            "Creating an avatar needs the Python package 'mediapipe' (person perception), "
-            "which this Blender cannot import; install it (pinned in the project's "
-            "requirements.lock) and try again."
-        )
+    problem = missing_dependency() or missing_photo_dependency()
     if problem is not None:
         raise LcaError(problem)
     if not options.photos:
         raise LcaError("No photos were chosen; select one or more photos of the person.")
     output = options.output
-    if output.suffix.lower() != ".lca":
-        raise LcaError(f"The output '{output}' must be a .lca file; for example me.lca.")
-    if output.is_dir():
-        raise LcaError(f"The output '{output}' is a folder; give a file name such as me.lca.")
+    check_output(output)
+    check_threads(options.threads)
     if not output.parent.is_dir():
         raise OutputError(f"The folder of '{output}' does not exist; create it or choose another.")
 
@@ -102,33 +102,43 @@ def create_job(options: CreateOptions) -> Job:
         from ..core.recon.create import create_avatar
         from .import_avatar import avatar_rig
 
-        result = create_avatar(
-            list(options.photos),
-            quality=options.quality,
-            device=options.device,
-            seed=options.seed,
-            person=options.person,
-            allow_partial=options.allow_partial,
-            progress=progress,
-        )
-        progress("rig", 0.0)
-        metadata = {**result.avatar.metadata, "name": options.output.stem}
-        avatar = dataclasses.replace(result.avatar, metadata=metadata)
-        rig = avatar_rig(avatar)
-        data = lca_bytes(avatar)
-        progress("rig", 1.0)
-        return Created(avatar, rig, data, result.notes, result.seconds.total)
+        with torch_threads(options.threads):
+            result = create_avatar(
+                list(options.photos),
+                quality=options.quality,
+                device=options.device,
+                seed=options.seed,
+                person=options.person,
+                allow_partial=options.allow_partial,
+                allow_mixed=options.allow_mixed,
+                progress=progress,
+            )
+            progress("rig", 0.0)
+            metadata = {**result.avatar.metadata, "name": options.output.stem}
+            avatar = dataclasses.replace(result.avatar, metadata=metadata)
+            rig = avatar_rig(avatar)
+            data = lca_bytes(avatar)
+            progress("rig", 1.0)
+            preview = None
+            if options.preview is not None:
+                progress("preview", 0.0)
+                preview = render_preview(avatar)
+                progress("preview", 1.0)
+        return Created(avatar, rig, data, preview, result.notes, result.seconds.total)
 
     def apply(context: bpy.types.Context, created: Created) -> Done:
         from ..core.fileio import atomic_path
         from .import_avatar import build_imported_avatar
 
-        path = options.output
+        path, preview = options.output, options.preview
         if context.mode != "OBJECT":  # the user went into Edit or Pose Mode meanwhile
             bpy.ops.object.mode_set(mode="OBJECT")
         try:
-            with atomic_path(path) as partial:  # renamed once the scene is built
+            with contextlib.ExitStack() as renamed:  # both renamed once the scene is built
+                partial = renamed.enter_context(atomic_path(path))
                 partial.write_bytes(created.data)
+                if preview is not None:
+                    created.preview.save(renamed.enter_context(atomic_path(preview)), "PNG")
                 objects = build_imported_avatar(context, created.avatar, created.rig, path)
         except OSError as err:
             raise OutputError(
@@ -136,9 +146,10 @@ def create_job(options: CreateOptions) -> Job:
                 "writable folder with free space."
             ) from None
         count = len(objects.avatar.data.vertices)
+        saved = path.name if preview is None else f"{path.name} (preview {preview.name})"
         return Done(
             f"Created '{objects.avatar.name}' ({count:,} Gaussians) in {created.seconds:.0f} s "
-            f"and saved it as {path.name}.",
+            f"and saved it as {saved}.",
             warnings=created.notes,
             made=objects,
         )
@@ -171,6 +182,23 @@ class LCA_OT_create_avatar(JobOperator, bpy.types.Operator):
     allow_partial: BoolProperty(
         name="Allow Partial", description="Accept a person whose head or feet are cut off"
     )
+    allow_mixed: BoolProperty(
+        name="Allow Different People",
+        description=(
+            "Use photos that seem to show different people anyway: with several photos, the "
+            "colours each photo gives the same parts of the fitted body are compared, and "
+            "photos that disagree (another person, or other clothes) are refused"
+        ),
+    )
+    threads: IntProperty(
+        name="Threads",
+        default=0,
+        min=0,
+        description=(
+            "CPU threads torch uses for this creation (0: torch's choice, one per core); on a "
+            "machine busy with other work, 1 is often much faster"
+        ),
+    )
     output: StringProperty(
         name="Save As",
         subtype="FILE_PATH",
@@ -200,6 +228,8 @@ class LCA_OT_create_avatar(JobOperator, bpy.types.Operator):
             seed=self.seed,
             person=None if self.person < 0 else self.person,
             allow_partial=self.allow_partial,
+            allow_mixed=self.allow_mixed,
+            threads=self.threads or None,
         )
         check_options(options)
         return create_job(options)

@@ -8,6 +8,11 @@ preferences' "Install Dependencies" (``pip_install.py``), which installs the res
 the extension's own user folder. The pins are the ones in the project's requirements.lock
 (a test checks that they agree). Nothing here imports bpy, and the check imports nothing: it
 only asks whether each module can be found.
+
+Photo reconstruction (Create Avatar from Photos) needs MediaPipe on top
+(:data:`PHOTO_REQUIREMENTS`): optional, installed by the same button when "Also install photo
+reconstruction (MediaPipe)" is ticked, and only where its pinned wheels exist
+(:data:`PHOTO_PYTHONS`); :func:`missing_photo_dependency` says what to do otherwise.
 """
 
 import importlib.metadata
@@ -52,6 +57,20 @@ REQUIREMENTS: tuple[Requirement, ...] = (
 warp-lang and anny come without their dependencies: the only ones not listed here (numpy,
 requests) are Blender's own, and a second numpy must not shadow Blender's."""
 
+PHOTO_REQUIREMENTS: tuple[Requirement, ...] = (
+    Requirement("mediapipe", "mediapipe", "0.10.21", INSTALLER, no_deps=True),
+    Requirement("cv2", "opencv-contrib-python", "4.11.0.86", INSTALLER, no_deps=True),
+)
+"""What photo reconstruction imports on top of REQUIREMENTS (person perception). Installed
+without dependencies, each of theirs pinned in ``pip_install.PHOTO_DEPENDENCY_PINS``: numpy
+stays Blender's."""
+
+PHOTO_PYTHONS = ((3, 11), (3, 12))
+"""The Python versions with a wheel of every photo pin on PyPI (checked with ``pip download
+--only-binary=:all: --python-version``): mediapipe 0.10.21 has none for 3.13 (its 3.13 wheels
+start at 0.10.30, without the solutions API core/recon uses), and jax 0.7.1 and scipy 1.17.1
+need 3.11 or later. Blender 4.2-5.0 embed 3.11, Blender 5.1 and later 3.13."""
+
 
 @dataclass(frozen=True)
 class Status:
@@ -90,11 +109,47 @@ def missing_sentence(missing: tuple[str, ...]) -> str | None:
     if not missing:
         return None
     names = ", ".join(missing)
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    python = python_version()
     return (
         f"LCA Avatar needs {names}, missing from this Blender's Python {python}; click Install "
         "Dependencies in Edit > Preferences > Add-ons > LCA Avatar (or point it at a Python "
         f"{python} environment that has them)."
+    )
+
+
+def python_version() -> str:
+    return f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def photo_python_problem(version: tuple[int, int] | None = None) -> str | None:
+    """None when the photo packages can be installed for Python ``version`` (default: this
+    one), else one sentence saying they cannot and what to do instead."""
+    major, minor = version if version is not None else sys.version_info[:2]
+    if (major, minor) in PHOTO_PYTHONS:
+        return None
+    return (
+        "Photo reconstruction needs mediapipe 0.10.21, which has no build for this Blender's "
+        f"Python {major}.{minor}; create the avatar with the `lca` command (`lca create "
+        "PHOTO -o NAME.lca`, Python 3.11) or in Blender 4.2 to 5.0, then add it with "
+        "File > Import > LCA Avatar (.lca)."
+    )
+
+
+def missing_photo_dependency() -> str | None:
+    """None when the photo packages can be imported, else one sentence naming those missing
+    and saying how to install them (or, where they have no build, what to do instead)."""
+    missing = missing_names(check(PHOTO_REQUIREMENTS))
+    if not missing:
+        return None
+    problem = photo_python_problem()
+    if problem is not None:
+        return problem
+    python = python_version()
+    return (
+        f"Creating an avatar from photos needs {', '.join(missing)}, missing from this "
+        f'Blender\'s Python {python}; tick "Also install photo reconstruction (MediaPipe)" '
+        "and click Install Dependencies in Edit > Preferences > Add-ons > LCA Avatar (or point "
+        f"it at a Python {python} environment that has them)."
     )
 
 

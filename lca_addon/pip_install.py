@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .dependencies import INSTALLER, REQUIREMENTS, Requirement
+from .dependencies import (
+    INSTALLER,
+    PHOTO_REQUIREMENTS,
+    REQUIREMENTS,
+    Requirement,
+    photo_python_problem,
+)
 
 PYPI = "https://pypi.org/simple"
 TORCH_INDEX = "https://download.pytorch.org/whl"
@@ -40,6 +46,36 @@ TORCH_DEPENDENCY_PINS = (
 )
 """torch's own dependencies, pinned as in requirements.lock (CUDA builds add NVIDIA's
 packages, pinned by torch itself)."""
+
+PHOTO_DEPENDENCY_PINS = (
+    "absl-py==2.5.1",
+    "attrs==26.1.0",
+    "flatbuffers==25.12.19",
+    "jax==0.7.1",
+    "jaxlib==0.7.1",
+    "ml_dtypes==0.5.4",
+    "opt_einsum==3.4.0",
+    "scipy==1.17.1",
+    "matplotlib==3.11.2",
+    "contourpy==1.3.3",
+    "cycler==0.12.1",
+    "fonttools==4.68.0",
+    "kiwisolver==1.5.1",
+    "packaging==26.3",
+    "pyparsing==3.3.3",
+    "python-dateutil==4.0.0",
+    "tzdata==2026.6",
+    "protobuf==4.25.9",
+    "sounddevice==0.5.6",
+    "cffi==2.1.1",
+    "pycparser==3.12",
+    "sentencepiece==0.2.3",
+)
+"""The dependencies of mediapipe and opencv-contrib-python (PHOTO_REQUIREMENTS), all the way
+down, pinned as in requirements.lock, except numpy (Blender's) and pillow (installed with
+torch). They are installed with ``--no-deps`` so that pip brings no second numpy; a test
+checks the list against the installed mediapipe's metadata. About 240 MB of wheels on Linux
+(jaxlib, opencv-contrib-python, mediapipe and scipy are most of it)."""
 
 _NETWORK_ERRORS = (
     "newconnectionerror",
@@ -82,17 +118,29 @@ class PipStep:
         return (self.index_url or PYPI, *self.extra_index_urls)
 
 
-def install_steps(build: str, requirements: tuple[Requirement, ...] = REQUIREMENTS):
+def install_steps(
+    build: str,
+    requirements: tuple[Requirement, ...] = REQUIREMENTS,
+    photos: bool = False,
+    python: tuple[int, int] | None = None,
+):
     """The steps that install the INSTALLER requirements: torch of ``build`` (a BUILDS entry)
     with its dependencies and the other binary packages, then the packages that come without
-    dependencies (they would bring a second numpy). The torch index is an extra index: its
-    ``2.13.0+cpu`` (or ``+cu128``...) build ranks above PyPI's plain ``2.13.0``, and
-    everything else comes from pip's configured index."""
+    dependencies (they would bring a second numpy), with ``photos`` also MediaPipe and its
+    dependencies (PHOTO_REQUIREMENTS, PHOTO_DEPENDENCY_PINS). The torch index is an extra
+    index: its ``2.13.0+cpu`` (or ``+cu128``...) build ranks above PyPI's plain ``2.13.0``,
+    and everything else comes from pip's configured index. ``photos`` for a Python
+    ``python`` (default: this one) that has no MediaPipe wheels is refused (ValueError with
+    the sentence of ``dependencies.photo_python_problem``) before anything is installed."""
     if build not in BUILDS:
         raise ValueError(f"Unknown torch build '{build}'; choose one of {', '.join(BUILDS)}.")
+    if photos and (problem := photo_python_problem(python)) is not None:
+        raise ValueError(problem)
     chosen = [r for r in requirements if r.source == INSTALLER]
     with_deps = tuple(r.pin for r in chosen if not r.no_deps) + TORCH_DEPENDENCY_PINS
     without_deps = tuple(r.pin for r in chosen if r.no_deps)
+    if photos:
+        without_deps += tuple(r.pin for r in PHOTO_REQUIREMENTS) + PHOTO_DEPENDENCY_PINS
     return (
         PipStep(with_deps, extra_index_urls=(f"{TORCH_INDEX}/{build}",)),
         PipStep(without_deps, no_deps=True),
@@ -376,7 +424,7 @@ class InstallJob:
             )
         shutil.rmtree(old, ignore_errors=True)
         count = len(self.progress.installed)
-        what = f"{count} packages" if count else "the packages"
+        what = f"{count} package{'s' if count != 1 else ''}" if count else "the packages"
         return InstallResult(True, f"Installed {what} into '{self.target}'.")
 
     def _finish(self, result: InstallResult) -> InstallResult:

@@ -1,7 +1,10 @@
 """Edit > Preferences > Add-ons > LCA Avatar: what the extension needs and whether it is
 there, the "Install Dependencies" button (pinned torch, CPU or CUDA build, and the other
-binary packages, into the extension's own user folder), or an existing Python environment of
-the same Python version to use instead.
+binary packages, and with "Also install photo reconstruction (MediaPipe)", on by default,
+pinned MediaPipe for Create Avatar from Photos, all in one job into the extension's own user
+folder), or an existing Python environment of the same Python version to use instead. Where
+MediaPipe has no build for Blender's Python (3.13: Blender 5.1 and later) the option is shown
+greyed out with the sentence saying so, and the install goes on without it.
 
 The chosen folder goes on ``sys.path`` when the extension registers (:func:`register_folders`)
 and comes off when it unregisters; ``pip_install.py`` does the installing and
@@ -12,7 +15,7 @@ import importlib.util
 from pathlib import Path
 
 import bpy
-from bpy.props import EnumProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, StringProperty
 
 from . import dependencies, pip_install, python_env
 
@@ -37,7 +40,10 @@ _RUNNING: list[pip_install.InstallJob] = []
 """The install in progress (one at most), for the preferences to draw its progress."""
 
 _LAST_MESSAGE: list[str] = []
-"""The last install's one-sentence result, shown in the preferences."""
+"""The last install's sentences (a warning about what it left out, then its result), shown in
+the preferences."""
+
+PHOTOS_LABEL = "Also install photo reconstruction (MediaPipe)"
 
 
 def install_folder(create: bool = False) -> Path:
@@ -96,12 +102,16 @@ def draw_preferences(prefs, layout) -> None:
     else:
         box.label(text=problem, icon="ERROR")
     grid = box.grid_flow(row_major=True, columns=3, even_columns=True)
-    for status in statuses:
+    photo_statuses = dependencies.check(dependencies.PHOTO_REQUIREMENTS)
+    for status in statuses + photo_statuses:
         name = status.requirement.distribution
         if status.present:
             grid.label(text=f"{name} {status.version}".strip(), icon="CHECKMARK")
         else:
             grid.label(text=f"{name}: missing", icon="CANCEL")
+    photo_problem = dependencies.missing_photo_dependency()
+    if photo_problem is not None:
+        box.label(text=photo_problem, icon="INFO")
 
     box = layout.box()
     if _RUNNING:
@@ -111,9 +121,12 @@ def draw_preferences(prefs, layout) -> None:
         row = box.row()
         row.prop(prefs, "torch_build")
         row.operator(LCA_OT_install_dependencies.bl_idname, icon="IMPORT")
+        row = box.row()
+        row.enabled = dependencies.photo_python_problem() is None
+        row.prop(prefs, "install_photos")
     box.label(text=f"Installs pinned packages into {install_folder()}")
-    if _LAST_MESSAGE:
-        box.label(text=_LAST_MESSAGE[-1], icon="INFO")
+    for message in _LAST_MESSAGE:
+        box.label(text=message, icon="INFO")
 
     box = layout.box()
     box.prop(prefs, "environment_path")
@@ -135,6 +148,15 @@ class LcaPreferences(bpy.types.AddonPreferences):
         items=BUILD_ITEMS,
         default="cpu",
     )
+    install_photos: BoolProperty(
+        name=PHOTOS_LABEL,
+        description=(
+            "Install Dependencies also installs MediaPipe 0.10.21 and its dependencies, pinned "
+            "(about 240 MB), which Create Avatar from Photos needs to find the person in each "
+            "photo; MediaPipe 0.10.21 has no build for Python 3.13 (Blender 5.1 and later)"
+        ),
+        default=True,
+    )
     environment_path: StringProperty(
         name="Python Environment",
         description=(
@@ -150,8 +172,8 @@ class LcaPreferences(bpy.types.AddonPreferences):
 
 
 class LCA_OT_install_dependencies(bpy.types.Operator):
-    """Install pinned torch (the chosen build) and the other packages LCA Avatar needs into the
-    extension's own folder (Esc cancels)"""
+    """Install pinned torch (the chosen build), the other packages LCA Avatar needs and, when
+    ticked, MediaPipe for photo reconstruction into the extension's own folder (Esc cancels)"""
 
     bl_idname = "lca.install_dependencies"
     bl_label = "Install Dependencies"
@@ -169,14 +191,22 @@ class LCA_OT_install_dependencies(bpy.types.Operator):
             return None
         prefs = addon_preferences()
         build = prefs.torch_build if prefs is not None else "cpu"
-        steps = pip_install.install_steps(build)
+        photos = prefs.install_photos if prefs is not None else True
+        self._notes = []
+        problem = dependencies.photo_python_problem() if photos else None
+        if problem is not None:  # said now, and the rest installed without it
+            self.report({"WARNING"}, problem)
+            self._notes.append(problem)
+            photos = False
+        steps = pip_install.install_steps(build, photos=photos)
         job = pip_install.start_install(install_folder(create=True), steps)
         _RUNNING.append(job)
+        _LAST_MESSAGE[:] = self._notes
         return job
 
     def _end(self, result: pip_install.InstallResult) -> set[str]:
         _RUNNING.clear()
-        _LAST_MESSAGE[:] = [result.message]
+        _LAST_MESSAGE[:] = [*self._notes, result.message]
         apply_folders()
         if result.ok:
             self.report({"INFO"}, result.message)

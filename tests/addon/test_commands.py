@@ -5,6 +5,7 @@ The bpy module cannot run ``blender -c``, so the commands are tested twice over:
 in its own Blender) and through the registered callback's ``run`` in this process.
 """
 
+import argparse
 import os
 import subprocess
 import sys
@@ -97,6 +98,8 @@ def test_import_into_an_existing_blend_keeps_what_is_there(addon, avatar_file, t
         (["render", "photo.blend", "--out", "frames"], "photo.blend"),
         (["render", "scene.blend", "--out", "frames", "--frames", "3..1"], "START..END"),
         (["render", "nocamera.blend", "--out", "frames"], "no camera"),
+        (["create", "me.jpg", "-o", "me.ply", "--blend", "new.blend"], "must be a .lca file"),
+        (["create", "me.jpg", "-o", "me.lca", "--threads", "0"], "--threads must be 1"),
     ],
 )
 def test_bad_input_is_one_sentence(addon, avatar_file, tmp_path, capsys, monkeypatch, argv, needle):
@@ -120,9 +123,30 @@ def test_bad_input_is_one_sentence(addon, avatar_file, tmp_path, capsys, monkeyp
 PHOTO = (ROOT / ".." / "shared" / "photos" / "fullbody_front_man_tshirt_apose_01.jpg").resolve()
 
 
+def create_options(parser: argparse.ArgumentParser) -> set[tuple]:
+    """(dest, option strings, default, choices, help) of the create subcommand's arguments."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return {
+        (a.dest, tuple(a.option_strings), a.default, tuple(a.choices or ()), a.help)
+        for a in sub.choices["create"]._actions
+        if a.dest != "help"
+    }
+
+
+def test_create_has_the_options_of_lca_create(addon):
+    from core.cli import build_parser
+
+    ours = create_options(addon.module("lca_addon.commands").build_parser("blender -c lca"))
+    theirs = create_options(build_parser())
+    assert theirs <= ours, theirs - ours
+    assert {option[0] for option in ours - theirs} == {"blend", "size"}
+    assert {"allow_mixed", "threads", "allow_partial", "person"} <= {o[0] for o in theirs}
+
+
 def test_lca_blender_create_help_and_bad_input(tmp_path):
     done = lca("blender", "create", "--help", user=tmp_path / "user")
     assert done.returncode == 0 and "--quality" in done.stdout and "--blend" in done.stdout
+    assert "--allow-mixed" in done.stdout and "--threads" in done.stdout
     out = tmp_path / "me.lca"
     done = lca("blender", "create", str(tmp_path / "missing.jpg"), "-o", str(out),
                "--blend", str(tmp_path / "me.blend"), user=tmp_path / "user")  # fmt: skip
@@ -132,20 +156,45 @@ def test_lca_blender_create_help_and_bad_input(tmp_path):
     assert not out.exists() and not (tmp_path / "me.blend").exists()
 
 
-def test_create_writes_the_avatar_and_a_blend(addon, anny_body, tmp_path, monkeypatch, capsys):
+def test_create_writes_the_avatar_its_preview_and_a_blend(
+    addon, anny_body, tmp_path, monkeypatch, capsys
+):
     if not PHOTO.is_file():
         pytest.skip(f"shared test photo not found at {PHOTO}")
     pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")
+    import torch
+    from PIL import Image
+
+    from core.avatar.lca_file import load_lca
+    from core.create_command import PREVIEW_SIZE, render_preview
+
     create = addon.module("core.recon.create")  # a tiny "draft": the real one takes a minute
     tiny = create.Quality(count=2000, appearance_steps=5, body_steps=20, size=128)
     monkeypatch.setitem(create.QUALITIES, "draft", tiny)
+    seen, real = [], create.create_avatar
+
+    def spy(*args, **kwargs):  # what reaches core, and torch's threads while it runs
+        seen.append((kwargs["allow_mixed"], torch.get_num_threads()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(create, "create_avatar", spy)
+    threads = torch.get_num_threads()
     out, blend = tmp_path / "me.lca", tmp_path / "me.blend"
     code = run(addon, "create", str(PHOTO), "-o", str(out), "--quality", "draft",
-               "--blend", str(blend), "--size", "48x32")  # fmt: skip
+               "--blend", str(blend), "--size", "48x32", "--allow-mixed",
+               "--threads", str(threads + 1))  # fmt: skip
     printed = capsys.readouterr()
     assert code == 0, printed.err
+    assert seen == [(True, threads + 1)] and torch.get_num_threads() == threads
     assert "Created 'me' (2,000 Gaussians)" in printed.out and "appearance" in printed.err
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.blend", "me.lca"]
+    assert "me.preview.png" in printed.out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["me.blend", "me.lca", "me.preview.png"]
+    # The preview is core's, as `lca create` writes it: the saved avatar, rendered again.
+    preview = Image.open(tmp_path / "me.preview.png")
+    assert preview.mode == "RGBA" and preview.size == PREVIEW_SIZE
+    again = render_preview(load_lca(out))
+    difference = np.abs(np.asarray(preview, np.int16) - np.asarray(again, np.int16))
+    assert difference.max() <= 1 and np.asarray(preview)[..., 3].max() > 0
     bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
     scene = bpy.context.scene
     assert scene.render.engine == "LCA_GAUSSIAN" and scene.camera.name == "me_camera"

@@ -45,8 +45,19 @@ def tiny_draft(addon, anny_body, monkeypatch):
 
 
 def test_operator_creates_the_avatar_file_and_scene_in_one_undo_step(
-    addon, tiny_draft, photo, tmp_path
+    addon, tiny_draft, photo, tmp_path, monkeypatch
 ):
+    import torch
+
+    create = addon.module("core.recon.create")
+    seen, real = [], create.create_avatar
+
+    def spy(*args, **kwargs):  # what reaches core, and torch's threads while it runs
+        seen.append((kwargs["allow_mixed"], torch.get_num_threads()))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(create, "create_avatar", spy)
+    threads = torch.get_num_threads()
     out = tmp_path / "me.lca"
     bpy.ops.ed.undo_push(message="before")  # background mode starts without an undo stack
     before = scene_counts()
@@ -57,8 +68,11 @@ def test_operator_creates_the_avatar_file_and_scene_in_one_undo_step(
         directory=str(photo.parent),
         quality="draft",
         output=str(out),
+        allow_mixed=True,
+        threads=threads + 1,
     )
     assert result == {"FINISHED"}
+    assert seen == [(True, threads + 1)] and torch.get_num_threads() == threads
     from core.avatar.lca_file import load_lca
 
     saved = load_lca(out)
@@ -126,9 +140,42 @@ def test_operator_is_registered_with_undo_and_a_file_browser(addon):
     assert operator.bl_options == {"UNDO"}
     properties = bpy.ops.lca.create_avatar.get_rna_type().properties
     names = {"files", "directory", "quality", "device", "seed", "person", "allow_partial"}
-    assert names | {"output"} <= set(properties.keys())
+    assert names | {"allow_mixed", "threads", "output"} <= set(properties.keys())
+    mixed = properties["allow_mixed"]
+    assert mixed.name == "Allow Different People" and not mixed.default
+    assert "different people" in mixed.description and "refused" in mixed.description
+    assert properties["threads"].default == 0  # torch's choice
     assert [item.identifier for item in properties["quality"].enum_items] == [
         "draft",
         "standard",
         "high",
     ]
+
+
+def test_missing_mediapipe_says_what_to_do(addon, tmp_path, monkeypatch):
+    """Without mediapipe the operator names the installer's option; where mediapipe has no
+    build for Blender's Python (3.13), it says how to make the avatar instead."""
+    dependencies = addon.module("lca_addon.dependencies")
+    absent = dependencies.Requirement("lca_no_mediapipe", "mediapipe", "0.10.21", "installer")
+    monkeypatch.setattr(dependencies, "PHOTO_REQUIREMENTS", (absent,))
+    photo = tmp_path / "front.jpg"
+    photo.write_bytes(b"")
+
+    def refusal() -> str:
+        with pytest.raises(RuntimeError) as raised:
+            bpy.ops.lca.create_avatar(
+                files=[{"name": photo.name}], directory=str(tmp_path), quality="draft"
+            )
+        return str(raised.value).removeprefix("Error: ").strip()
+
+    message = refusal()
+    assert message == dependencies.missing_photo_dependency() and one_sentence(message)
+    assert "mediapipe" in message and "Also install photo reconstruction (MediaPipe)" in message
+    assert "Install Dependencies" in message
+
+    monkeypatch.setattr(dependencies, "PHOTO_PYTHONS", ())  # as on Python 3.13
+    message = refusal()
+    assert message == dependencies.photo_python_problem() and one_sentence(message)
+    assert "no build for this Blender's Python" in message and "lca create" in message
+    assert "File > Import > LCA Avatar" in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["front.jpg"]

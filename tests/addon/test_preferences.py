@@ -3,8 +3,10 @@ wheel made here, an unreachable index), a Python environment of another version 
 the chosen packages folder on sys.path while the extension is enabled."""
 
 import base64
+import dataclasses
 import hashlib
 import importlib
+import importlib.metadata
 import re
 import sys
 import sysconfig
@@ -69,7 +71,9 @@ def test_pins_and_bundled_wheels_match_requirements_lock():
     for requirement in dependencies.REQUIREMENTS:
         if requirement.source != dependencies.BLENDER:
             assert pins[normalized(requirement.distribution)] == requirement.version, requirement
-    for pin in pip_install.TORCH_DEPENDENCY_PINS:
+    for requirement in dependencies.PHOTO_REQUIREMENTS:
+        assert pins[normalized(requirement.distribution)] == requirement.version, requirement
+    for pin in pip_install.TORCH_DEPENDENCY_PINS + pip_install.PHOTO_DEPENDENCY_PINS:
         name, version = pin.split("==")
         assert pins[normalized(name)] == version, pin
     manifest = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
@@ -82,6 +86,34 @@ def test_pins_and_bundled_wheels_match_requirements_lock():
         name, version = build_extension.wheel_pin(wheel).split("==")
         assert wheel.endswith("-py3-none-any.whl"), "bundled wheels must serve 3.11 and 3.13"
         assert pins[normalized(name)] == version, wheel
+
+
+def test_photo_pins_cover_what_mediapipe_needs():
+    """Installed with --no-deps, the photo packages must list every dependency of mediapipe
+    (as this venv's pip installed it), all the way down, but numpy (Blender's) and what the
+    torch step installs."""
+    from packaging.requirements import Requirement as Spec
+
+    from lca_addon import dependencies, pip_install
+
+    try:
+        importlib.metadata.version("mediapipe")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("mediapipe is not installed here (the 'photos' extras)")
+    needed, todo = set(), ["mediapipe", "opencv-contrib-python"]
+    while todo:
+        name = todo.pop()
+        for text in importlib.metadata.requires(name) or ():
+            spec = Spec(text)
+            if spec.marker is None or spec.marker.evaluate({"extra": ""}):
+                if normalized(spec.name) not in needed:
+                    needed.add(normalized(spec.name))
+                    todo.append(spec.name)
+    photo = {normalized(r.distribution) for r in dependencies.PHOTO_REQUIREMENTS}
+    photo |= {normalized(pin.split("==")[0]) for pin in pip_install.PHOTO_DEPENDENCY_PINS}
+    torch_step = {normalized(r.distribution) for r in dependencies.REQUIREMENTS}
+    assert needed - photo == {"numpy", "pillow"} and "pillow" in torch_step
+    assert photo - needed == {"mediapipe"}
 
 
 def test_zip_bundles_the_pure_wheels(extension_zip):
@@ -159,6 +191,109 @@ def test_pip_command_for_the_torch_builds(addon):
         assert "torch==2.13.0" in command and "--only-binary=:all:" in command
         assert "numpy" not in " ".join(command)
         assert second.no_deps and set(second.requirements) == {"warp-lang==1.19.0", "anny==0.6.2"}
+
+
+def test_photo_packages_join_the_no_deps_step(addon):
+    pip_install = addon.module("lca_addon.pip_install")
+    dependencies = addon.module("lca_addon.dependencies")
+    plain = pip_install.install_steps("cpu")
+    first, second = pip_install.install_steps("cpu", photos=True, python=(3, 11))
+    assert first == plain[0] and second.no_deps  # the torch step is unchanged
+    assert set(second.requirements) == (
+        set(plain[1].requirements)
+        | {r.pin for r in dependencies.PHOTO_REQUIREMENTS}
+        | set(pip_install.PHOTO_DEPENDENCY_PINS)
+    )
+    assert "mediapipe==0.10.21" in second.requirements
+    assert "opencv-contrib-python==4.11.0.86" in second.requirements
+    assert not [pin for pin in second.requirements if pin.startswith(("numpy", "pillow"))]
+    command = pip_install.pip_command(second, Path("/t"), python="py")
+    assert "--no-deps" in command and "--only-binary=:all:" in command
+
+    # Python 3.13 (Blender 5.1+): mediapipe 0.10.21 has no wheel, said before pip starts.
+    with pytest.raises(ValueError) as refused:
+        pip_install.install_steps("cpu", photos=True, python=(3, 13))
+    message = str(refused.value)
+    assert message == dependencies.photo_python_problem((3, 13)) and one_sentence(message)
+    assert "mediapipe 0.10.21" in message and "Python 3.13" in message
+    assert "lca create" in message and "File > Import > LCA Avatar" in message
+    assert dependencies.photo_python_problem((3, 11)) is None
+
+
+def test_installer_installs_the_photo_packages_from_a_local_index(addon, tmp_path):
+    """The no-deps step with the photo packages, each a tiny wheel of its pinned name and
+    version in a local folder (no network), installs in one job, with progress to the end."""
+    pip_install = addon.module("lca_addon.pip_install")
+    _, step = pip_install.install_steps("cpu", photos=True, python=(3, 11))
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    for pin in step.requirements:
+        name, version = pin.split("==")
+        make_wheel(wheelhouse, re.sub(r"[-.]+", "_", name).lower(), version)
+    local = dataclasses.replace(step, find_links=(str(wheelhouse),), no_index=True)
+    target = tmp_path / "site-packages"
+
+    job = pip_install.start_install(target, [local], echo=False)
+    result = job.wait()
+
+    assert result.ok, result.message
+    assert one_sentence(result.message) and f"{len(step.requirements)} packages" in result.message
+    installed = {normalized(entry.rsplit("-", 1)[0]) for entry in job.progress.installed}
+    assert installed == {normalized(pin.split("==")[0]) for pin in step.requirements}
+    assert "mediapipe-0.10.21" in job.progress.installed and job.fraction == 1.0
+    assert (target / "mediapipe" / "__init__.py").is_file()
+    assert (target / "opencv_contrib_python" / "__init__.py").is_file()
+
+
+def test_install_operator_takes_the_photo_option(addon, tmp_path, monkeypatch):
+    """The operator installs with MediaPipe when the option is ticked (the default); where
+    MediaPipe has no build it warns in one sentence and installs the rest. pip installs a
+    local wheel here instead of the real packages."""
+    preferences = addon.module("lca_addon.preferences")
+    pip_install = addon.module("lca_addon.pip_install")
+    dependencies = addon.module("lca_addon.dependencies")
+    wheelhouse = tmp_path / "wheelhouse"
+    wheelhouse.mkdir()
+    make_wheel(wheelhouse)
+    local = pip_install.PipStep(("lca_tiny==0.1",), find_links=(str(wheelhouse),), no_index=True)
+    asked = []
+
+    def install_steps(build, photos=False):
+        asked.append((build, photos))
+        return (local,)
+
+    prefs = bpy.context.preferences.addons[PACKAGE].preferences
+    assert prefs.install_photos  # on by default
+    layout = RecordingLayout()
+    preferences.draw_preferences(prefs, layout)
+    assert "install_photos" in layout.texts and "torch_build" in layout.texts
+    assert any(text.startswith("mediapipe") for text in layout.texts)  # its status
+    assert preferences.PHOTOS_LABEL == "Also install photo reconstruction (MediaPipe)"
+    assert prefs.bl_rna.properties["install_photos"].name == preferences.PHOTOS_LABEL
+
+    monkeypatch.setattr(pip_install, "install_steps", install_steps)
+    monkeypatch.setattr(preferences, "install_folder", lambda create=False: tmp_path / "site")
+    try:
+        assert bpy.ops.lca.install_dependencies() == {"FINISHED"}
+        assert (tmp_path / "site" / "lca_tiny" / "__init__.py").is_file()
+        monkeypatch.setattr(dependencies, "PHOTO_PYTHONS", ())  # as on Python 3.13
+        assert bpy.ops.lca.install_dependencies() == {"FINISHED"}
+        problem = dependencies.photo_python_problem()
+        assert preferences._LAST_MESSAGE[0] == problem and one_sentence(problem)
+        assert preferences._LAST_MESSAGE[1].startswith("Installed 1 package into")
+        layout = RecordingLayout()
+        preferences.draw_preferences(prefs, layout)
+        assert problem in layout.texts
+        prefs.install_photos = False
+        assert bpy.ops.lca.install_dependencies() == {"FINISHED"}
+        assert len(preferences._LAST_MESSAGE) == 1
+    finally:
+        prefs.install_photos = True
+        preferences._LAST_MESSAGE.clear()
+        monkeypatch.undo()
+        preferences.apply_folders()
+    assert asked == [("cpu", True), ("cpu", False), ("cpu", False)]
+    assert str(tmp_path / "site") not in sys.path
 
 
 def test_progress_follows_pips_output(addon):

@@ -28,6 +28,17 @@ def test_every_command_has_help(command, capsys):
     assert "usage: lca " + command in capsys.readouterr().out
 
 
+def test_create_help_lists_the_shared_options(capsys):
+    """`lca create` declares its options through core/create_command.py, as the Blender
+    command does (tests/addon/test_commands.py compares the two parsers)."""
+    with pytest.raises(SystemExit):
+        main(["create", "--help"])
+    out = capsys.readouterr().out
+    for option in ("--quality", "--person", "--allow-partial", "--allow-mixed", "--threads"):
+        assert option in out
+    assert "NAME.preview.png" in out
+
+
 def test_info(avatar_file, capsys):
     assert main(["info", str(avatar_file)]) == 0
     out = capsys.readouterr().out
@@ -82,6 +93,8 @@ def _error_line(capsys) -> str:
         (["export-ply", "{avatar}", "-o", "{blocker}/x.ply"], "writable"),
         (["info", "{empty}"], "empty"),
         (["info"], "Nothing to show"),
+        (["create", "{jpeg}", "-o", "{tmp}/me.ply"], "must be a .lca file"),
+        (["create", "{jpeg}", "-o", "{tmp}/me.lca", "--threads", "0"], "--threads must be 1"),
     ],
 )
 def test_bad_input_is_one_sentence_and_exit_2(args, expected, avatar_file, tmp_path, capsys):

@@ -1,0 +1,122 @@
+"""What ``lca create`` and ``blender -c lca create`` (``lca blender create``) share: their
+options, the output check, torch's thread count for the job, and the preview image.
+
+Both parsers declare the create options with :func:`add_create_options`, and both commands
+write NAME.preview.png (:func:`preview_path`: the avatar from the front, :func:`render_preview`,
+saved with ``core.images.save_image``) next to NAME.lca.
+Importing this module imports neither torch nor the renderer, so Blender can build its
+parser, and print ``--help``, before torch is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import LcaError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from .avatar.avatar import Avatar
+
+QUALITIES = ("draft", "standard", "high")
+"""The keys of ``core.recon.create.QUALITIES`` (a test checks that they agree)."""
+
+DEVICES = ("auto", "cpu", "cuda")
+"""``core.recon.create.DEVICES``."""
+
+PREVIEW_SIZE = (512, 768)
+"""Width and height of NAME.preview.png, in pixels."""
+
+PREVIEW_BACKGROUND = (1.0, 1.0, 1.0)
+"""The preview's background colour (sRGB, white); its alpha channel keeps the splats'."""
+
+
+def add_create_options(parser: argparse.ArgumentParser) -> None:
+    """Add the create command's photos and options (the same in both commands) to ``parser``:
+    PHOTO..., -o/--output, --quality, --device, --seed, --person, --allow-partial,
+    --allow-mixed and --threads."""
+    parser.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the person")
+    parser.add_argument("-o", "--output", required=True, help="the .lca file to write")
+    parser.add_argument(
+        "--quality",
+        choices=QUALITIES,
+        default="standard",
+        help="draft (about a minute on a CPU), standard (default, a few minutes) or high (slow)",
+    )
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--person", type=int, help="which person in photos of several, 0 = leftmost"
+    )
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="accept a person whose head or feet are cut off",
+    )
+    parser.add_argument(
+        "--allow-mixed",
+        action="store_true",
+        help="use photos that seem to show different people (or clothes) anyway",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="CPU threads for torch (default: torch's choice, one per core); on a machine "
+        "busy with other work, 1 is often much faster",
+    )
+
+
+def check_output(output: Path) -> None:
+    """Refuse an output that is not a .lca file name (LcaError, one sentence)."""
+    if output.suffix.lower() != ".lca":
+        raise LcaError(f"The output '{output}' must be a .lca file, such as me.lca.")
+    if output.is_dir():
+        raise LcaError(f"The output '{output}' is a folder; give a file name such as me.lca.")
+
+
+def check_threads(threads: int | None) -> None:
+    """Refuse a thread count below 1 (None: torch's choice)."""
+    if threads is not None and threads < 1:
+        raise LcaError(f"--threads must be 1 or more, not {threads}.")
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU thread count set to ``threads`` while the block runs, then set back (None:
+    left as it is). Inside Blender this keeps the choice to the one job."""
+    check_threads(threads)
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def preview_path(output: Path) -> Path:
+    """NAME.preview.png beside NAME.lca."""
+    return output.with_name(f"{output.stem}.preview.png")
+
+
+def render_preview(avatar: Avatar) -> Image.Image:
+    """The avatar in its canonical pose, seen from the front (``core.views``' "front"
+    framing) on a white background, as an 8-bit RGBA image of PREVIEW_SIZE."""
+    from .images import rgba_image
+    from .posing import avatar_scene
+    from .render import render
+    from .views import camera_for
+
+    width, height = PREVIEW_SIZE
+    scene = avatar_scene(avatar)
+    camera = camera_for("front", scene.means, avatar.binding.part, avatar.part_names, width, height)
+    return rgba_image(render(scene, camera, background=PREVIEW_BACKGROUND))
