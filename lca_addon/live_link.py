@@ -10,6 +10,7 @@ import bpy
 import numpy as np
 import torch
 
+from ..core.avatar.avatar import GaussianBinding
 from ..core.deform.binding import WorldGaussians, deform_gaussians
 from ..core.errors import LcaError
 from .avatar_object import mesh_triangles, read_binding
@@ -38,8 +39,8 @@ def evaluated_vertices(body: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -
     return co.reshape(count, 3) @ matrix[:3, :3].T + matrix[:3, 3]
 
 
-def avatar_gaussians(avatar: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> WorldGaussians:
-    """World-space Gaussians (batch 1) of an avatar object on its evaluated body mesh.
+def avatar_binding(avatar: bpy.types.Object) -> tuple[GaussianBinding, torch.Tensor]:
+    """The avatar's binding and its body mesh's (F, 3) triangles, read from the file.
 
     Raises LcaError (one sentence) when the avatar has lost its body mesh or its binding, or
     when the body mesh no longer has the vertices and triangles the avatar is bound to.
@@ -64,6 +65,42 @@ def avatar_gaussians(avatar: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -
             f"The body mesh '{body.name}' has {faces.shape[0]} triangles, fewer than the "
             f"avatar '{avatar.name}' is bound to; undo the edit or import the avatar again."
         )
-    vertices = torch.from_numpy(evaluated_vertices(body, depsgraph))[None]
+    return binding, faces
+
+
+def binding_key(avatar: bpy.types.Object) -> tuple:
+    """What :func:`avatar_binding` reads: while this key stays the same, a binding read
+    earlier still holds (the viewport reads it once, not on every frame)."""
+    body = avatar.lca_avatar.body_mesh
+    mesh = avatar.data
+    body_key = (None,) if body is None or body.type != "MESH" else (
+        body.data.as_pointer(),
+        len(body.data.vertices),
+        len(body.data.polygons),
+        len(body.data.loops),
+    )  # fmt: skip
+    return (
+        mesh.as_pointer(),
+        len(mesh.vertices),
+        tuple((a.name, a.data_type, a.domain) for a in mesh.attributes),
+        avatar.lca_avatar.body_vertex_count,
+        *body_key,
+    )
+
+
+def deform_avatar(
+    binding: GaussianBinding, faces: torch.Tensor, vertices: np.ndarray
+) -> WorldGaussians:
+    """World-space Gaussians (batch 1) of ``binding`` on the evaluated body ``vertices``
+    (V, 3) (from :func:`evaluated_vertices`), through ``core.deform``."""
     with torch.no_grad():
-        return deform_gaussians(vertices, faces, binding)
+        return deform_gaussians(torch.from_numpy(vertices)[None], faces, binding)
+
+
+def avatar_gaussians(avatar: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> WorldGaussians:
+    """World-space Gaussians (batch 1) of an avatar object on its evaluated body mesh.
+
+    Raises LcaError (one sentence) as :func:`avatar_binding` and :func:`evaluated_vertices`.
+    """
+    binding, faces = avatar_binding(avatar)
+    return deform_avatar(binding, faces, evaluated_vertices(avatar.lca_avatar.body_mesh, depsgraph))

@@ -1,10 +1,16 @@
 """Screen-space splat quads for a rasteriser that blends sorted quads (the Blender viewport).
 
-:func:`project_quads` does, per Gaussian, what :func:`core.render.torch_backend.project` does
-(the same EWA projection, ``eps2d`` low-pass, opacity-aware footprint, culling and colour),
-but from a view matrix and an OpenGL projection matrix, as Blender's viewport hands them over,
-so perspective and orthographic views both work; a GPU then only draws one axis-aligned quad
-per splat (its footprint box) and evaluates the Gaussian per pixel:
+The viewport's vertex shader (``lca_addon/viewport_draw.py``) projects each Gaussian itself;
+the CPU only hands it the Gaussians (:func:`pack_geometry`, :func:`pack_colors`) and their
+back-to-front order (:func:`back_to_front`). :func:`project_quads` is that shader's twin in
+torch, as gsplat keeps ``_torch_impl.py`` beside its CUDA kernels: the GLSL follows it line
+by line, and the tests check it against ``core.render.torch_backend.project`` exactly.
+
+Per Gaussian it does what :func:`core.render.torch_backend.project` does (the same EWA
+projection, ``eps2d`` low-pass, opacity-aware footprint, culling and colour), but from a view
+matrix and an OpenGL projection matrix, as Blender's viewport hands them over, so perspective
+and orthographic views both work; a GPU then only draws one axis-aligned quad per splat (its
+footprint box) and evaluates the Gaussian per pixel:
 
     sigma = 0.5 (a dx^2 + c dy^2) + b dx dy,  alpha = min(0.999, opacity exp(-sigma)),
 
@@ -24,6 +30,7 @@ OpenGL's, 0 at the near plane and 1 at the far plane. Letters: N Gaussians, V vi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +45,13 @@ from .types import Camera, SplatScene
 PACKED_WIDTH = 12
 """Floats per splat in :meth:`SplatQuads.packed`: centre (2), radii (2), conic (3), window
 depth (1), sRGB colour (3), opacity (1); three RGBA texels."""
+
+GEOMETRY_WIDTH = 12
+"""Floats per Gaussian in :func:`pack_geometry`: mean xyz and 1, unit quaternion wxyz,
+scale xyz and 0; three RGBA texels."""
+
+COLOR_WIDTH = 4
+"""Floats per Gaussian in :func:`pack_colors`: sRGB-encoded colour rgb and opacity."""
 
 
 @dataclass(frozen=True)
@@ -193,3 +207,64 @@ def gl_matrices(camera: Camera) -> tuple[Tensor, Tensor]:
     projection[2, 3] = -2.0 * far * near / (far - near)
     projection[3, 2] = -1.0
     return view, projection
+
+
+def pack_geometry(
+    scenes: Sequence[SplatScene], capacity: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """(capacity, GEOMETRY_WIDTH) float32: the Gaussians of ``scenes`` one after the other
+    (mean, 1 | quaternion | scale, 0), then zeros up to ``capacity`` rows (texture padding).
+
+    ``out``: an earlier result of the same shape to write into (a frame's pack then
+    allocates nothing); its rows past the Gaussians are left as they are.
+    """
+    total = sum(scene.count for scene in scenes)
+    if capacity < total:
+        raise ValueError(f"capacity {capacity} is smaller than the {total} Gaussians.")
+    if out is None or out.shape != (capacity, GEOMETRY_WIDTH) or out.dtype != np.float32:
+        out = np.zeros((capacity, GEOMETRY_WIDTH), np.float32)
+    start = 0
+    for scene in scenes:
+        rows = out[start : start + scene.count]
+        rows[:, 0:3] = scene.means.detach().cpu().numpy()
+        rows[:, 3] = 1.0
+        rows[:, 4:8] = scene.quats.detach().cpu().numpy()
+        rows[:, 8:11] = scene.scales.detach().cpu().numpy()
+        start += scene.count
+    return out
+
+
+def pack_colors(
+    scenes: Sequence[SplatScene], view_matrix: Tensor, projection_matrix: Tensor, capacity: int
+) -> np.ndarray:
+    """(capacity, COLOR_WIDTH) float32: each Gaussian's sRGB-encoded colour seen from this
+    view (as :func:`project_quads` colours it) and its opacity, zero-padded. Without
+    view-dependent colour (spherical-harmonics degree 0 everywhere) the view does not matter."""
+    total = sum(scene.count for scene in scenes)
+    if capacity < total:
+        raise ValueError(f"capacity {capacity} is smaller than the {total} Gaussians.")
+    out = np.zeros((capacity, COLOR_WIDTH), np.float32)
+    start = 0
+    for scene in scenes:
+        dtype = scene.means.dtype
+        index = torch.arange(scene.count, device=scene.means.device)
+        colors = _colors(scene, index, view_matrix.to(dtype), projection_matrix.to(dtype))
+        rows = out[start : start + scene.count]
+        rows[:, 0:3] = colors.detach().cpu().numpy()
+        rows[:, 3] = scene.opacities.detach().cpu().numpy()
+        start += scene.count
+    return out
+
+
+def view_dependent(scenes: Sequence[SplatScene]) -> bool:
+    """Whether any of the scenes' colours change with the view (spherical harmonics above
+    degree 0)."""
+    return any(scene.sh.shape[1] > 1 for scene in scenes)
+
+
+def back_to_front(means: np.ndarray, view_matrix: np.ndarray) -> np.ndarray:
+    """(N,) int32 order of ``means`` (N, 3) from the furthest to the nearest along the view
+    axis of ``view_matrix`` (4, 4, world -> view, looking down -z), the order in which
+    :func:`project_quads` sorts its quads (up to ties, which it keeps in index order)."""
+    forward = np.asarray(view_matrix, dtype=np.float32).reshape(4, 4)[2, :3]
+    return np.argsort(means @ forward).astype(np.int32)  # view z: most negative is furthest

@@ -158,15 +158,10 @@ def test_a_posed_avatar_is_drawn_as_lca_render_renders_it(addon, anny_body, avat
     assert wrong_pose[0] > 0.3 and wrong_pose[1] > 5e-3 and wrong_pose[2] < 0.97, wrong_pose
 
     def front_to_back(drawer):
-        from dataclasses import fields
+        from core.render.splat_quads import back_to_front
 
-        from core.render.splat_quads import project_quads
-
-        view, projection = (torch.tensor([list(r) for r in m]) for m in camera_matrices())
-        quads = project_quads(drawer.merged, view, projection, WIDTH, HEIGHT)
-        drawer.upload(
-            type(quads)(**{f.name: getattr(quads, f.name).flip(0) for f in fields(quads)})
-        )
+        view, _ = camera_matrices()
+        drawer.upload_order(back_to_front(drawer.means, view)[::-1].copy())
 
     unsorted, _ = draw(addon, before_draw=front_to_back)
     save_png(unsorted, "viewport_draw_unsorted.png")
@@ -175,25 +170,33 @@ def test_a_posed_avatar_is_drawn_as_lca_render_renders_it(addon, anny_body, avat
     assert wrong_order[0] > 0.3 and wrong_order[1] > 5e-3, wrong_order
 
 
-def test_the_splats_are_deformed_and_projected_again_only_when_needed(addon, anny_body, rig, shot):
+def test_the_splats_are_deformed_and_sorted_again_only_when_needed(addon, anny_body, rig, shot):
     from core.body.poses import parse_pose
 
     first, drawer = draw(addon)
-    deformations, projections = drawer.deformations, drawer.projections
+    counters = lambda: (drawer.bindings_read, drawer.deformations, drawer.uploads, drawer.sorts)  # noqa: E731
+    start = counters()
+    assert start[0] >= 1 and start[3] >= 1
     again, _ = draw(addon)
-    assert (drawer.deformations, drawer.projections) == (deformations, projections)
+    assert counters() == start
     assert np.array_equal(first, again)
 
     view, projection = camera_matrices()
-    view[0][3] += 0.1  # only the view moves: project again, do not deform
+    view[0][3] += 0.1  # only the view moves: sort again, do not deform or upload
     moved, _ = draw(addon, view, projection)
-    assert (drawer.deformations, drawer.projections) == (deformations, projections + 1)
+    assert counters() == (start[0], start[1], start[2], start[3] + 1)
     assert np.abs(moved - first).max() > 0.3
 
     set_pose(shot.armature, rig, parse_pose(anny_body, "arm-raise").rotations)
-    posed, _ = draw(addon)
-    assert (drawer.deformations, drawer.projections) == (deformations + 1, projections + 2)
+    posed, _ = draw(addon)  # a new pose: deform, upload and sort; the binding is kept
+    assert counters() == (start[0], start[1] + 1, start[2] + 1, start[3] + 2)
     assert np.abs(posed - first).max() > 0.3
+
+    # The binding is read again once what it was read from changes (a new attribute here).
+    shot.avatar.data.attributes.new("user_note", "FLOAT", "POINT")
+    again, _ = draw(addon)
+    assert drawer.bindings_read == start[0] + 1
+    assert np.array_equal(posed, again)
 
 
 def test_show_splats_off_or_a_hidden_avatar_draws_nothing(addon, shot):
@@ -244,3 +247,33 @@ def test_a_mesh_in_front_hides_the_splats(addon, shot):
         offscreen.free()
     alpha = image[::-1, :, 3]
     assert np.all(alpha[:, : WIDTH // 2] == 0) and alpha[:, WIDTH // 2 :].max() > 0.99
+
+
+def test_an_orthographic_view_is_drawn_as_the_shaders_torch_twin_computes_it(addon, shot):
+    """The vertex shader follows ``splat_quads.project_quads`` (its torch twin): seen through
+    an orthographic view (no core.render camera has one), the drawn image equals those quads
+    blended back to front by the NumPy compositor of tests/core/render/test_splat_quads.py."""
+    from core.render.color import srgb_to_linear
+    from core.render.splat_quads import project_quads
+    from tests.core.render.test_splat_quads import composite_quads
+
+    view, _ = camera_matrices()
+    pixels_per_metre = 30.0  # the avatar is about 1.9 m: 57 of the 72 rows
+    projection = Matrix.Identity(4)
+    projection[0][0] = 2.0 * pixels_per_metre / WIDTH
+    projection[1][1] = 2.0 * pixels_per_metre / HEIGHT
+    projection[2][2], projection[2][3] = -2.0 / 99.9, -100.1 / 99.9  # near 0.1, far 100
+    drawn, drawer = draw(addon, view, projection)
+    scene = drawer.scenes[0]
+    quads = project_quads(
+        scene, *(torch.tensor([list(r) for r in m]) for m in (view, projection)), WIDTH, HEIGHT
+    )
+    rgb, alpha = composite_quads(quads, WIDTH, HEIGHT)
+    expected = np.concatenate(
+        (srgb_to_linear(torch.from_numpy(rgb)).numpy(), alpha[..., None]), axis=-1
+    )
+    save_png(drawn, "viewport_draw_ortho.png")
+    largest, mean, iou = scores(drawn, expected.astype(np.float32))
+    print(f"orthographic, drawn vs project_quads: max {largest:.2e}, mean {mean:.2e}, IoU {iou}")
+    assert 0.05 < (alpha > 0.5).mean() < 0.6
+    assert largest < MAX_DIFFERENCE and mean < MEAN_DIFFERENCE and iou > 0.99
