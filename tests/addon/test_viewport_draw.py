@@ -216,6 +216,23 @@ def test_an_avatar_that_cannot_be_drawn_is_skipped_and_its_problem_kept(addon, s
     assert "lca_offset" in drawer.problems["small"]
 
 
+def test_a_body_edit_after_drawing_stops_the_drawing_with_its_reason(addon, shot):
+    """The binding is cached, but an edit of the body mesh that changes its vertices reads it
+    again, which refuses the edited mesh: nothing is drawn and the reason is kept."""
+    import bmesh
+
+    drawn, drawer = draw(addon)
+    assert drawn[..., 3].max() > 0.99 and not drawer.problems
+    mesh = bmesh.new()
+    mesh.from_mesh(shot.body.data)
+    bmesh.ops.delete(mesh, geom=list(mesh.verts)[:10], context="VERTS")
+    mesh.to_mesh(shot.body.data)
+    mesh.free()
+    drawn, drawer = draw(addon)
+    assert np.all(drawn == 0)
+    assert "undo the edit" in drawer.problems["small"]
+
+
 def test_a_mesh_in_front_hides_the_splats(addon, shot):
     """The resolve pass writes the splats' depth: a plane between them and the camera, drawn
     into the depth buffer first, hides them."""
