@@ -130,8 +130,8 @@ def _check_same_person(
         raise DifferentPeopleError(
             f"The photos '{paths[a].name}' and '{paths[b].name}' seem to show different "
             f"people (their colours differ by {result.score:.2f} where both see the same "
-            "body); use photos of one person in the same clothes, or pass --allow-mixed to "
-            "use them anyway."
+            "body); use photos of one person in the same clothes, or allow different people "
+            "(--allow-mixed, or Allow Different People in Blender) to use them anyway."
         )
 
 

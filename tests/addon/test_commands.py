@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from tests.addon.util import BPY_MISSING, one_sentence, read_exr
+from tests.photos import shared_photo
 
 bpy = pytest.importorskip("bpy", reason=BPY_MISSING)
 
@@ -120,7 +121,7 @@ def test_bad_input_is_one_sentence(addon, avatar_file, tmp_path, capsys, monkeyp
 
 # -- create -----------------------------------------------------------------------------------
 
-PHOTO = (ROOT / ".." / "shared" / "photos" / "fullbody_front_man_tshirt_apose_01.jpg").resolve()
+PHOTO = "fullbody_front_man_tshirt_apose_01.jpg"
 
 
 def create_options(parser: argparse.ArgumentParser) -> set[tuple]:
@@ -159,8 +160,7 @@ def test_lca_blender_create_help_and_bad_input(tmp_path):
 def test_create_writes_the_avatar_its_preview_and_a_blend(
     addon, anny_body, tmp_path, monkeypatch, capsys
 ):
-    if not PHOTO.is_file():
-        pytest.skip(f"shared test photo not found at {PHOTO}")
+    photo = shared_photo(PHOTO)
     pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")
     import torch
     from PIL import Image
@@ -180,7 +180,7 @@ def test_create_writes_the_avatar_its_preview_and_a_blend(
     monkeypatch.setattr(create, "create_avatar", spy)
     threads = torch.get_num_threads()
     out, blend = tmp_path / "me.lca", tmp_path / "me.blend"
-    code = run(addon, "create", str(PHOTO), "-o", str(out), "--quality", "draft",
+    code = run(addon, "create", str(photo), "-o", str(out), "--quality", "draft",
                "--blend", str(blend), "--size", "48x32", "--allow-mixed",
                "--threads", str(threads + 1))  # fmt: skip
     printed = capsys.readouterr()

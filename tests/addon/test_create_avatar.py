@@ -16,25 +16,19 @@ from tests.addon.util import (
     one_sentence,
     scene_counts,
 )
+from tests.photos import shared_photo
 
 bpy = pytest.importorskip("bpy", reason=BPY_MISSING)
 
-PHOTO = (
-    Path(__file__).resolve().parents[2]
-    / ".."
-    / "shared"
-    / "photos"
-    / "fullbody_front_man_tshirt_apose_01.jpg"
-).resolve()
+PHOTO = "fullbody_front_man_tshirt_apose_01.jpg"
 TINY = {"count": 2000, "appearance_steps": 5, "body_steps": 20, "size": 128}
 
 
 @pytest.fixture
 def photo() -> Path:
-    if not PHOTO.is_file():
-        pytest.skip(f"shared test photo not found at {PHOTO}")
+    path = shared_photo(PHOTO)
     pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")
-    return PHOTO
+    return path
 
 
 @pytest.fixture
