@@ -9,7 +9,8 @@ is not part of the running extension) and calls :func:`run_command`, which
    ``bl_ext.lca_checkout.lca_avatar``), after disabling any other copy of the extension
    for this process;
 3. calls the extension's ``commands.run``, the callback ``blender -c lca`` runs;
-4. disables the extension and removes the repository again.
+4. disables the extension and removes the repository again (on Blender 4.5 and later; in
+   4.2 the repository stays in this process's preferences until it ends).
 
 Nothing is saved to Blender's preferences.
 """
@@ -62,7 +63,8 @@ def run_command(argv: list[str], checkout: Path, prog: str = "lca blender") -> i
     finally:
         if addon_utils.check(package)[1]:
             addon_utils.disable(package, default_set=False)
-        repos.remove(repo)
+        if bpy.app.version >= (4, 5, 0):  # 4.2's bpy segfaults at exit once this unloads it
+            repos.remove(repo)  # (4.3, 4.4 untested); the entry is never saved anyway
         shutil.rmtree(folder, ignore_errors=True)
         for name in others:
             addon_utils.enable(name, default_set=False)

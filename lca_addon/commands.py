@@ -205,7 +205,8 @@ def setup_scene(scene: bpy.types.Scene) -> None:
     """The LCA Gaussian engine and multilayer EXR output with 32-bit float passes."""
     scene.render.engine = ENGINE_ID
     settings = scene.render.image_settings
-    settings.media_type = "MULTI_LAYER_IMAGE"  # Blender 5.0: before the file format
+    if hasattr(settings, "media_type"):  # Blender 5.0+: before the file format (not in 4.x)
+        settings.media_type = "MULTI_LAYER_IMAGE"
     settings.file_format = "OPEN_EXR_MULTILAYER"
     settings.color_depth = "32"
 

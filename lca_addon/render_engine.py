@@ -162,7 +162,7 @@ def world_background(scene: bpy.types.Scene) -> tuple[float, float, float] | Non
     if world is None:
         return (0.0, 0.0, 0.0)
     tree = world.node_tree
-    if tree is not None:
+    if tree is not None and (bpy.app.version >= (5, 0, 0) or world.use_nodes):  # 4.x: a switch
         for node in tree.nodes:
             if node.type == "BACKGROUND":
                 colour = node.inputs["Color"].default_value

@@ -200,7 +200,8 @@ def _resolve_shader() -> gpu.types.GPUShader:
     info.sampler(0, "FLOAT_2D", "composite_color")
     info.sampler(1, "FLOAT_2D", "composite_depth")
     info.fragment_out(0, "VEC4", "out_color")
-    info.depth_write("ANY")
+    if hasattr(info, "depth_write"):  # not in Blender 4.2, which takes gl_FragDepth as it is
+        info.depth_write("ANY")
     info.vertex_source(_RESOLVE_VERTEX)
     info.fragment_source(_RESOLVE_FRAGMENT)
     return gpu.shader.create_from_info(info)

@@ -17,6 +17,7 @@ from tests.addon.util import (
     one_sentence,
     read_exr,
     set_pose,
+    world_with_nodes,
 )
 
 bpy = pytest.importorskip("bpy", reason=BPY_MISSING)
@@ -194,10 +195,7 @@ def test_an_avatar_that_cannot_be_drawn_is_skipped_with_a_warning(shot, tmp_path
 def test_an_opaque_film_shows_the_world_colour(shot, tmp_path):
     scene = bpy.context.scene
     scene.render.film_transparent = False
-    scene.world = bpy.data.worlds.new("world")
-    background = next(node for node in scene.world.node_tree.nodes if node.type == "BACKGROUND")
-    background.inputs["Color"].default_value = (0.4, 0.2, 0.1, 1.0)
-    background.inputs["Strength"].default_value = 0.5
+    scene.world = world_with_nodes("world")
     rgba = render_still(tmp_path / "opaque.exr")["Combined"]
     assert np.all(rgba[..., 3] == 1)
     np.testing.assert_allclose(rgba[0, 0, :3], (0.2, 0.1, 0.05), rtol=1e-6)

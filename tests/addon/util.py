@@ -72,23 +72,26 @@ def set_pose(armature, rig, rotations, translation=None) -> None:
 
 
 def multilayer_exr_output(scene) -> None:
-    """Multilayer EXR with 32-bit float channels (Blender 5.0: media type first)."""
+    """Multilayer EXR with 32-bit float channels (Blender 5.0+: media type first; 4.x has
+    none)."""
     settings = scene.render.image_settings
-    settings.media_type = "MULTI_LAYER_IMAGE"
+    if hasattr(settings, "media_type"):
+        settings.media_type = "MULTI_LAYER_IMAGE"
     settings.file_format = "OPEN_EXR_MULTILAYER"
     settings.color_depth = "32"
 
 
 def read_exr(path: Path) -> dict:
     """Every pass of a multilayer EXR: {pass name: (H, W, C) float32 array, rows top-down},
-    read with the OpenImageIO bundled inside bpy (``bpy.data.images`` cannot read these)."""
+    read with the OpenImageIO bundled inside bpy 5.x (``bpy.data.images`` cannot read these);
+    bpy 4.2 bundles none, so .venv42 installs OpenImageIO from requirements-blender42.lock."""
     import sys
 
     import bpy
 
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     bundled = Path(bpy.utils.resource_path("LOCAL")) / "python" / "lib" / version / "site-packages"
-    if str(bundled) not in sys.path:
+    if bundled.is_dir() and str(bundled) not in sys.path:
         sys.path.append(str(bundled))
     import OpenImageIO as oiio
 
@@ -170,3 +173,19 @@ def drive_modal(operator, context, cancel_when=None, timeout: float = 60.0) -> s
             return result
         time.sleep(0.02)
     raise AssertionError(f"the job did not end within {timeout} s")
+
+
+def world_with_nodes(name: str):
+    """A new world whose Background node is (0.4, 0.2, 0.1) at strength 0.5 and whose
+    ``World.color`` is (0.3, 0.6, 0.9) (what Blender 4.x renders with its nodes off; from 5.0
+    a world's nodes are always on, in 4.x ``World.use_nodes`` switches them on here)."""
+    import bpy
+
+    world = bpy.data.worlds.new(name)
+    if bpy.app.version < (5, 0, 0):
+        world.use_nodes = True
+    background = next(node for node in world.node_tree.nodes if node.type == "BACKGROUND")
+    background.inputs["Color"].default_value = (0.4, 0.2, 0.1, 1.0)
+    background.inputs["Strength"].default_value = 0.5
+    world.color = (0.3, 0.6, 0.9)
+    return world
