@@ -13,6 +13,7 @@ import torch
 
 from tests.addon.util import (
     BPY_MISSING,
+    framed_avatar,
     multilayer_exr_output,
     one_sentence,
     read_exr,
@@ -29,19 +30,10 @@ PASS_CHANNELS = {"Combined": 4, "Depth": 1, "Normal": 3, "BodyPart": 1}
 @pytest.fixture
 def shot(addon, avatar, rig):
     """The small avatar, a camera that frames it, the engine, multilayer EXR output."""
-    scene_build = addon.module("lca_addon.scene_build")
-    objects = scene_build.build_avatar_scene(bpy.context, avatar, rig, "small")
+    objects = framed_avatar(addon, avatar, rig, 40.0, WIDTH, HEIGHT)
     scene = bpy.context.scene
-    camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
-    scene.collection.objects.link(camera)
-    scene.camera = camera
-    camera.location = (0.3, -4.5, 1.0)
-    camera.rotation_euler = (np.radians(88.0), 0.0, np.radians(4.0))
-    camera.data.lens, camera.data.shift_x = 40.0, 0.03
-    render = scene.render
-    render.engine = "LCA_GAUSSIAN"
-    render.resolution_x, render.resolution_y, render.resolution_percentage = WIDTH, HEIGHT, 100
-    render.film_transparent = True
+    scene.render.engine = "LCA_GAUSSIAN"
+    scene.render.film_transparent = True
     multilayer_exr_output(scene)
     return objects
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.addon.util import BPY_MISSING, set_pose
+from tests.addon.util import BPY_MISSING, framed_avatar, set_pose
 
 bpy = pytest.importorskip("bpy", reason=BPY_MISSING)
 import gpu  # noqa: E402  (a Blender module, importable once bpy is)
@@ -51,18 +51,7 @@ def gpu_ready():
 @pytest.fixture
 def shot(addon, avatar, rig, gpu_ready):
     """The small avatar and a camera that frames it (as in test_render_engine.py)."""
-    scene_build = addon.module("lca_addon.scene_build")
-    objects = scene_build.build_avatar_scene(bpy.context, avatar, rig, "small")
-    scene = bpy.context.scene
-    camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
-    scene.collection.objects.link(camera)
-    scene.camera = camera
-    camera.location = (0.3, -4.5, 1.0)
-    camera.rotation_euler = (np.radians(88.0), 0.0, np.radians(4.0))
-    camera.data.lens, camera.data.shift_x = 55.0, 0.03
-    render = scene.render
-    render.resolution_x, render.resolution_y, render.resolution_percentage = WIDTH, HEIGHT, 100
-    return objects
+    return framed_avatar(addon, avatar, rig, 55.0, WIDTH, HEIGHT)
 
 
 def camera_matrices():

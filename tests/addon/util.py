@@ -2,6 +2,7 @@
 pointed BLENDER_USER_RESOURCES at a temporary folder)."""
 
 import importlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -189,3 +190,24 @@ def world_with_nodes(name: str):
     background.inputs["Strength"].default_value = 0.5
     world.color = (0.3, 0.6, 0.9)
     return world
+
+
+def framed_avatar(addon, avatar, rig, lens: float, width: int, height: int):
+    """Build ``avatar`` (named "small") into the scene with a camera that frames it from the
+    front (4.5 m away, slightly shifted, ``lens`` mm) at ``width`` x ``height`` pixels; the
+    scene_build.AvatarObjects."""
+    import bpy
+
+    objects = addon.module("lca_addon.scene_build").build_avatar_scene(
+        bpy.context, avatar, rig, "small"
+    )
+    scene = bpy.context.scene
+    camera = bpy.data.objects.new("camera", bpy.data.cameras.new("camera"))
+    scene.collection.objects.link(camera)
+    scene.camera = camera
+    camera.location = (0.3, -4.5, 1.0)
+    camera.rotation_euler = (math.radians(88.0), 0.0, math.radians(4.0))
+    camera.data.lens, camera.data.shift_x = lens, 0.03
+    render = scene.render
+    render.resolution_x, render.resolution_y, render.resolution_percentage = width, height, 100
+    return objects
