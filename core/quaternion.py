@@ -6,6 +6,7 @@ Shapes: any leading batch shape ``...``; quaternions ``(..., 4)``, matrices ``(.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import torch
 from torch import Tensor
@@ -14,17 +15,23 @@ from torch import Tensor
 def quat_multiply(a: Tensor, b: Tensor, dim: int = -1) -> Tensor:
     """Hamilton product a * b of quaternions wxyz along ``dim`` (size 4); rotation b first,
     then a. Shapes broadcast."""
-    aw, ax, ay, az = a.unbind(dim)
-    bw, bx, by, bz = b.unbind(dim)
-    return torch.stack(
-        (
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ),
-        dim=dim,
-    )
+    return torch.stack(quat_multiply_parts(a.unbind(dim), b.unbind(dim)), dim=dim)
+
+
+def quat_multiply_parts(
+    a: Sequence[Tensor], b: Sequence[Tensor]
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """quat_multiply on components: ``a`` and ``b`` are (w, x, y, z), the components of each
+    of one shape, the two shapes broadcasting; returns the (w, x, y, z) of a * b. On contiguous
+    components every step is one vectorised pass (core.deform keeps its quaternions
+    component-major for that)."""
+    aw, ax, ay, az = a
+    bw, bx, by, bz = b
+    w = (aw * bw).addcmul_(ax, bx, value=-1).addcmul_(ay, by, value=-1).addcmul_(az, bz, value=-1)
+    x = (aw * bx).addcmul_(ax, bw).addcmul_(ay, bz).addcmul_(az, by, value=-1)
+    y = (aw * by).addcmul_(ax, bz, value=-1).addcmul_(ay, bw).addcmul_(az, bx)
+    z = (aw * bz).addcmul_(ax, by).addcmul_(ay, bx, value=-1).addcmul_(az, bw)
+    return w, x, y, z
 
 
 def quat_to_rotmat(q: Tensor) -> Tensor:
@@ -54,34 +61,38 @@ def rotmat_to_quat(R: Tensor) -> Tensor:
     largest (hence best conditioned) denominator, so it is stable and differentiable for every
     rotation.
     """
-    m00, m01, m02 = R[..., 0, 0], R[..., 0, 1], R[..., 0, 2]
-    m10, m11, m12 = R[..., 1, 0], R[..., 1, 1], R[..., 1, 2]
-    m20, m21, m22 = R[..., 2, 0], R[..., 2, 1], R[..., 2, 2]
+    q = rotmat_to_quat_parts([row.unbind(-1) for row in R.unbind(-2)], dim=0)  # (4, ...)
+    return q.movedim(0, -1).contiguous()
+
+
+def rotmat_to_quat_parts(m: Sequence[Sequence[Tensor]], dim: int) -> Tensor:
+    """rotmat_to_quat on entries: ``m[i][j]`` is the tensor of the (i, j) entries, all of one
+    shape S; returns the quaternions with w, x, y, z stacked at ``dim`` >= 0 (S with a 4 put in
+    at ``dim``). On contiguous entries (component-major, as core.deform holds its triangle
+    frames) every step is one vectorised pass."""
+    (m00, m01, m02), (m10, m11, m12), (m20, m21, m22) = m
     # Squared magnitudes (times 4) of w, x, y, z.
-    diag = torch.stack(
-        (
-            1 + m00 + m11 + m22,
-            1 + m00 - m11 - m22,
-            1 - m00 + m11 - m22,
-            1 - m00 - m11 + m22,
-        ),
-        dim=-1,
-    )
-    best = diag.argmax(dim=-1, keepdim=True)
-    # Each row is 4 * q_i * q, for i = w, x, y, z.
-    rows = torch.stack(
-        (
-            torch.stack((diag[..., 0], m21 - m12, m02 - m20, m10 - m01), dim=-1),
-            torch.stack((m21 - m12, diag[..., 1], m10 + m01, m02 + m20), dim=-1),
-            torch.stack((m02 - m20, m10 + m01, diag[..., 2], m21 + m12), dim=-1),
-            torch.stack((m10 - m01, m02 + m20, m21 + m12, diag[..., 3]), dim=-1),
-        ),
-        dim=-2,
-    )
-    index = best[..., None].expand(best.shape[:-1] + (1, 4))
-    chosen = torch.gather(rows, -2, index).squeeze(-2)
-    q = chosen / chosen.norm(dim=-1, keepdim=True)
-    return torch.where(q[..., :1] < 0, -q, q)
+    d0 = 1 + m00 + m11 + m22
+    d1 = 1 + m00 - m11 - m22
+    d2 = 1 - m00 + m11 - m22
+    d3 = 1 - m00 - m11 + m22
+    # Candidate i is 4 * q_i * q, for i = w, x, y, z; each element takes the one with the
+    # largest d_i, the first on ties as argmax would (comparisons and one gather: on CPU
+    # several times faster than argmax, or torch.where, across rows).
+    rx, ry, rz = m21 - m12, m02 - m20, m10 - m01
+    sxy, sxz, syz = m10 + m01, m02 + m20, m21 + m12
+    candidates = torch.stack(
+        (d0, rx, ry, rz, rx, d1, sxy, sxz, ry, sxy, d2, syz, rz, sxz, syz, d3), dim=dim
+    ).unflatten(dim, (4, 4))
+    x_over_w = (d1 > d0).long()
+    z_over_y = (d3 > d2).long()
+    yz_over_wx = (torch.maximum(d2, d3) > torch.maximum(d0, d1)).long()
+    best = x_over_w + yz_over_wx * (2 + z_over_y - x_over_w)  # 0, 1, 2, 3 = w, x, y, z
+    shape = candidates.shape[:dim] + (1,) + candidates.shape[dim + 1 :]
+    chosen = torch.gather(candidates, dim, best.unsqueeze(dim).unsqueeze(dim).expand(shape))
+    chosen = chosen.squeeze(dim)
+    norm = torch.sqrt((chosen * chosen).sum(dim, keepdim=True))
+    return chosen / torch.where(chosen.narrow(dim, 0, 1) < 0, -norm, norm)  # so that w >= 0
 
 
 def axis_angle_to_rotmat(rotvec: Tensor) -> Tensor:

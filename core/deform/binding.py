@@ -8,12 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F_nn
 from torch import Tensor
 
 from ..avatar.avatar import GaussianBinding
-from ..quaternion import quat_multiply, rotmat_to_quat
-from .frames import triangle_frames
+from ..quaternion import quat_multiply_parts, rotmat_to_quat_parts
+from .frames import frame_components
 
 
 @dataclass(frozen=True)
@@ -40,32 +39,40 @@ def deform_gaussians(vertices: Tensor, faces: Tensor, binding: GaussianBinding) 
     if vertices.ndim == 2:
         raise ValueError(f"vertices must be batched (B, V, 3), got {tuple(vertices.shape)}.")
     dtype = vertices.dtype
-    frames = triangle_frames(vertices, faces)
-    # Everything a Gaussian needs from its triangle, packed so that one gather serves all;
-    #     # v0 (3), edges e1, e2 (3 + 3), size-scaled axes s t, s b, s n (9), quaternion (4), s (1).
-    axes = frames.rotation * frames.size[..., None, None]  # (B, F, 3 xyz, 3 axes)
-    packed = torch.cat(
-        (
-            frames.origin,
-            frames.edges.flatten(-2),
-            axes.transpose(-1, -2).flatten(-2),
-            rotmat_to_quat(frames.rotation),
-            frames.size[..., None],
-        ),
-        dim=-1,
-    )  # (B, F, 23)
-    B, F = packed.shape[:2]
-    # embedding() is a row gather, several times faster on CPU than index_select here.
-    rows = binding.triangle[None] + F * torch.arange(B, device=packed.device)[:, None]
-    g = F_nn.embedding(rows, packed.reshape(B * F, -1))  # (B, N, 23)
-    bary = binding.barycentric.to(dtype)
-    offset = binding.offset.to(dtype)
+    # Component-major throughout: every x, y, z (w) is one contiguous row of F or N, so each
+    # step is one vectorised pass on CPU; on (N, 3) columns the same steps take torch's strided
+    # loop, several times slower (the live link deforms every frame: DESIGN.md section 3).
+    c = frame_components(vertices, faces)
+    s = c.size[:, None]  # (B, 1, F)
+    q = rotmat_to_quat_parts(
+        [[c.tangent[:, i], c.bitangent[:, i], c.normal[:, i]] for i in range(3)], dim=1
+    )  # (B, 4, F), of the rotation with columns (t, b, n)
+    # Everything a Gaussian needs from its triangle, so that one gather serves all:
+    # v0 (3), edges e1, e2 (3 + 3), size-scaled axes s t, s b, s n (9), quaternion (4), s (1).
+    table = torch.cat(
+        (c.origin, c.edge1, c.edge2, c.tangent * s, c.bitangent * s, c.normal * s, q, s), dim=1
+    )  # (B, 23, F)
+    B, K, F = table.shape
+    index = binding.triangle.long().expand(B * K, -1)  # gather: multithreaded, index_select not
+    g = torch.gather(table.view(B * K, F), 1, index).view(B, K, -1)  # (B, 23, N)
+    N = g.shape[2]
+    # The Gaussians' own numbers, component-major too: b1, b2, ox, oy, oz, rotation wxyz.
+    bary, offset, rotation = binding.barycentric, binding.offset, binding.rotation
+    own = torch.stack((bary[:, 1], bary[:, 2], *offset.unbind(1), *rotation.unbind(1)))
+    own = own.to(dtype)  # (9, N)
     # mean = v0 + b1 e1 + b2 e2 + s (ox t + oy b + oz n)
-    means = torch.addcmul(g[..., 0:3], bary[:, 1:2], g[..., 3:6])
-    means = means.addcmul_(bary[:, 2:3], g[..., 6:9]).addcmul_(offset[:, 0:1], g[..., 9:12])
-    means = means.addcmul_(offset[:, 1:2], g[..., 12:15]).addcmul_(offset[:, 2:3], g[..., 15:18])
-    local = binding.rotation.to(dtype)
-    local = local / local.norm(dim=-1, keepdim=True)
-    quats = quat_multiply(g[..., 18:22], local)
-    scales = g[..., 22:23] * torch.exp(binding.log_scale.to(dtype))
+    m = torch.addcmul(g[:, 0:3], own[0], g[:, 3:6])
+    for k, start in enumerate(range(6, 18, 3), start=1):
+        m = m.addcmul_(own[k], g[:, start : start + 3])  # (B, 3, N)
+    local = own[5:9]
+    local = local / torch.sqrt((local * local).sum(0))  # the stored rotation, normalised
+    parts = quat_multiply_parts(g[:, 18:22].unbind(1), local.unbind(0))  # 4 x (B, N)
+    # Back to (B, N, 3|4): copies into the columns are 4x faster than torch.stack(dim=-1).
+    means = vertices.new_empty((B, N, 3))
+    quats = vertices.new_empty((B, N, 4))
+    for k in range(3):
+        means[..., k] = m[:, k]
+    for k in range(4):
+        quats[..., k] = parts[k]
+    scales = g[:, 22, :, None] * torch.exp(binding.log_scale.to(dtype))
     return WorldGaussians(means=means, quats=quats, scales=scales)

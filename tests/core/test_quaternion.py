@@ -1,7 +1,14 @@
 import pytest
 import torch
 
-from core.quaternion import axis_angle_to_rotmat, quat_multiply, quat_to_rotmat, rotmat_to_quat
+from core.quaternion import (
+    axis_angle_to_rotmat,
+    quat_multiply,
+    quat_multiply_parts,
+    quat_to_rotmat,
+    rotmat_to_quat,
+    rotmat_to_quat_parts,
+)
 
 
 def test_round_trip_random_rotations():
@@ -70,3 +77,41 @@ def test_axis_angle_matches_the_quaternion_of_the_same_rotation():
     angle = rotvec.norm(dim=-1, keepdim=True)
     q = torch.cat((torch.cos(angle / 2), torch.sin(angle / 2) * rotvec / angle), dim=-1)
     torch.testing.assert_close(axis_angle_to_rotmat(rotvec), quat_to_rotmat(q), atol=1e-14, rtol=0)
+
+
+def _one_per_branch() -> torch.Tensor:
+    """(4, 4) unit quaternions, w >= 0, whose largest component is w, x, y, z in turn (each
+    takes a different one of Shepperd's four formulas)."""
+    q = torch.full((4, 4), 0.2, dtype=torch.float64) + 0.8 * torch.eye(4, dtype=torch.float64)
+    q[:, 2] *= -1  # some negative components too
+    q[2, 2] = 1.0
+    q = q / q.norm(dim=-1, keepdim=True)
+    return torch.where(q[:, :1] < 0, -q, q)
+
+
+def test_round_trip_in_every_branch():
+    q = _one_per_branch()
+    assert sorted(q.abs().argmax(-1).tolist()) == [0, 1, 2, 3]
+    torch.testing.assert_close(rotmat_to_quat(quat_to_rotmat(q)), q, atol=1e-12, rtol=0)
+
+
+def test_gradcheck_rotmat_to_quat_in_every_branch():
+    R = quat_to_rotmat(_one_per_branch()).requires_grad_(True)
+    assert torch.autograd.gradcheck(rotmat_to_quat, (R,))
+
+
+def test_parts_on_a_component_major_layout_match():
+    g = torch.Generator().manual_seed(4)
+    q = torch.randn(2, 50, 4, generator=g, dtype=torch.float64)
+    q = torch.cat((q, _one_per_branch().expand(2, 4, 4)), dim=1)  # (B, N, 4)
+    R = quat_to_rotmat(q)  # (B, N, 3, 3)
+    entries = [[R[..., i, j] for j in range(3)] for i in range(3)]  # each (B, N)
+    torch.testing.assert_close(
+        rotmat_to_quat_parts(entries, dim=1), rotmat_to_quat(R).transpose(1, 2), atol=0, rtol=0
+    )
+    p = torch.randn(50 + 4, 4, generator=g, dtype=torch.float64)  # broadcasts against (B, N)
+    parts = quat_multiply_parts(q.unbind(-1), p.unbind(-1))
+    torch.testing.assert_close(torch.stack(parts, -1), quat_multiply(q, p), atol=0, rtol=0)
+    torch.testing.assert_close(
+        quat_multiply(q.transpose(1, 2), p.T[None], dim=1), quat_multiply(q, p).transpose(1, 2)
+    )

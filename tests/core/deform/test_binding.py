@@ -5,6 +5,7 @@ import torch
 
 from core.avatar.avatar import GaussianBinding
 from core.deform import deform_gaussians, triangle_frames
+from core.deform.frames import frame_components
 from core.quaternion import axis_angle_to_rotmat, quat_multiply, quat_to_rotmat, rotmat_to_quat
 
 
@@ -123,3 +124,81 @@ def test_unbatched_vertices_are_refused():
     vertices, faces = _mesh()
     with pytest.raises(ValueError, match="batched"):
         deform_gaussians(vertices, faces, _binding())
+
+
+def _reference_deform(vertices, faces, b):
+    """The docstring's formulas written plainly, row by row: (means, rotation matrices, scales).
+
+    The twin of deform_gaussians (which computes component-major for speed); rotations are
+    compared as matrices, so the sign of a quaternion does not matter.
+    """
+    v0, v1, v2 = vertices[:, faces[b.triangle]].unbind(-2)  # (B, N, 3) each
+    e1, e2 = v1 - v0, v2 - v0
+    cross = torch.linalg.cross(e1, e2, dim=-1)
+    double_area = cross.norm(dim=-1, keepdim=True)
+    n = cross / (double_area + 1e-12)
+    t = e1 / (e1.norm(dim=-1, keepdim=True) + 1e-12)
+    R = torch.stack((t, torch.linalg.cross(n, t, dim=-1), n), dim=-1)  # (B, N, 3, 3)
+    s = torch.sqrt(double_area + 1e-12)
+    bary = b.barycentric
+    means = v0 + bary[:, 1:2] * e1 + bary[:, 2:3] * e2 + s * (R @ b.offset[..., None])[..., 0]
+    return means, R @ quat_to_rotmat(b.rotation), s * torch.exp(b.log_scale)
+
+
+def _random_binding(n, dtype=torch.float64, seed=3):
+    """Random numbers everywhere, the stored rotation not unit, the barycentrics not summing to
+    1 (as they may be while training)."""
+    g = torch.Generator().manual_seed(seed)
+    b = _binding(n, dtype, seed)
+    return GaussianBinding(
+        **{
+            **b.__dict__,
+            "barycentric": torch.rand(n, 3, generator=g, dtype=dtype),
+            "offset": 0.3 * torch.randn(n, 3, generator=g, dtype=dtype),
+            "rotation": 2.0 * torch.randn(n, 4, generator=g, dtype=dtype),
+        }
+    )
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_matches_the_reference_twin_in_values_and_gradients(batch):
+    vertices, faces = _mesh()
+    g = torch.Generator().manual_seed(4)
+    verts = (vertices + 0.2 * torch.randn(batch, *vertices.shape, generator=g)).requires_grad_()
+    fields = ("barycentric", "offset", "rotation", "log_scale")
+    b0 = _random_binding(40)
+    leaves = {k: getattr(b0, k).clone().requires_grad_() for k in fields}
+    b = GaussianBinding(**{**b0.__dict__, **leaves})
+    world = deform_gaussians(verts, faces, b)
+    fast = (world.means, quat_to_rotmat(world.quats), world.scales)
+    reference = _reference_deform(verts, faces, b)
+    for got, expected in zip(fast, reference, strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-10)
+    cotangents = [torch.randn(x.shape, generator=g, dtype=x.dtype) for x in reference]
+    inputs = (verts, *leaves.values())
+    grads_fast = torch.autograd.grad(fast, inputs, cotangents)
+    grads_reference = torch.autograd.grad(reference, inputs, cotangents)
+    for got, expected in zip(grads_fast, grads_reference, strict=True):
+        torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-10)
+
+
+def test_outputs_are_contiguous_and_keep_the_vertex_dtype():
+    vertices, faces = _mesh(torch.float32)
+    world = deform_gaussians(vertices[None], faces, _binding(7))  # a float64 binding
+    for x, width in ((world.means, 3), (world.quats, 4), (world.scales, 3)):
+        assert x.shape == (1, 7, width) and x.dtype == torch.float32 and x.is_contiguous()
+
+
+def test_triangle_frames_are_the_frame_components_in_rows():
+    vertices, faces = _mesh()
+    batch = torch.stack([vertices, 2 * vertices + 1])
+    frames, c = triangle_frames(batch, faces), frame_components(batch, faces)
+    torch.testing.assert_close(frames.rotation[..., 0], c.tangent.transpose(1, 2))
+    torch.testing.assert_close(frames.rotation[..., 1], c.bitangent.transpose(1, 2))
+    torch.testing.assert_close(frames.rotation[..., 2], c.normal.transpose(1, 2))
+    torch.testing.assert_close(frames.origin, c.origin.transpose(1, 2))
+    torch.testing.assert_close(frames.edges[:, :, 0], c.edge1.transpose(1, 2))
+    torch.testing.assert_close(frames.edges[:, :, 1], c.edge2.transpose(1, 2))
+    torch.testing.assert_close(frames.size, c.size)
+    expected = torch.linalg.cross(c.edge1, c.edge2, dim=1).norm(dim=1).sqrt()
+    torch.testing.assert_close(c.size, expected)
