@@ -42,10 +42,6 @@ from .sh import eval_sh, sh_colors
 from .torch_backend import ALPHA_THRESHOLD, EPS2D, FOV_CLAMP, MAX_EXTEND
 from .types import Camera, SplatScene
 
-PACKED_WIDTH = 12
-"""Floats per splat in :meth:`SplatQuads.packed`: centre (2), radii (2), conic (3), window
-depth (1), sRGB colour (3), opacity (1); three RGBA texels."""
-
 GEOMETRY_WIDTH = 12
 """Floats per Gaussian in :func:`pack_geometry`: mean xyz and 1, unit quaternion wxyz,
 scale xyz and 0; three RGBA texels."""
@@ -77,19 +73,6 @@ class SplatQuads:
     @property
     def count(self) -> int:
         return self.index.shape[0]
-
-    def packed(self) -> np.ndarray:
-        """(V, PACKED_WIDTH) float32, C-contiguous: the layout the viewport shader reads."""
-        parts = (
-            self.centers,
-            self.radii,
-            self.conics,
-            self.depths[:, None],
-            self.colors,
-            self.opacities[:, None],
-        )
-        packed = torch.cat([p.detach().to(torch.float32) for p in parts], dim=-1)
-        return np.ascontiguousarray(packed.cpu().numpy())
 
 
 def _check_matrix(name: str, matrix: Tensor) -> None:

@@ -164,3 +164,51 @@ def test_gl_matrices_put_the_image_corners_at_the_ndc_corners():
     clip = projection @ view @ world
     torch.testing.assert_close(clip[:2] / clip[3], torch.tensor([-1.0, 1.0], dtype=torch.float64))
     assert math.isclose(float(clip[3]), 2.0)
+
+
+def test_back_to_front_is_the_order_of_the_quads():
+    """The viewport sorts on the CPU with back_to_front and lets the shader cull: its order,
+    restricted to the splats project_quads keeps, is the quads' order."""
+    from core.render.splat_quads import back_to_front
+
+    scene = _scene(300, dtype=torch.float32)
+    camera = _cameras()[2]  # some splats culled
+    view, projection = gl_matrices(camera)
+    quads = project_quads(scene, view, projection, camera.width, camera.height)
+    order = back_to_front(scene.means.numpy(), view.numpy())
+    assert order.dtype == np.int32 and sorted(order.tolist()) == list(range(scene.count))
+    kept = set(quads.index.tolist())
+    assert [i for i in order.tolist() if i in kept] == quads.index.tolist()
+
+
+def test_pack_geometry_and_colors_hold_the_scenes_in_order_then_zeros():
+    from core.render.splat_quads import (
+        COLOR_WIDTH,
+        GEOMETRY_WIDTH,
+        pack_colors,
+        pack_geometry,
+        view_dependent,
+    )
+
+    one, two = _scene(5, dtype=torch.float32), _scene(7, sh_degree=0, dtype=torch.float32)
+    packed = pack_geometry([one, two], 16)
+    assert packed.shape == (16, GEOMETRY_WIDTH) and packed.dtype == np.float32
+    means = torch.cat((one.means, two.means)).numpy()
+    np.testing.assert_array_equal(packed[:12, 0:3], means)
+    np.testing.assert_array_equal(packed[:12, 3], 1.0)
+    np.testing.assert_array_equal(packed[:12, 4:8], torch.cat((one.quats, two.quats)).numpy())
+    np.testing.assert_array_equal(packed[:12, 8:11], torch.cat((one.scales, two.scales)).numpy())
+    assert not packed[12:].any() and not packed[:, 11].any()
+    again = pack_geometry([two, one], 16, out=packed)  # written into, nothing allocated
+    assert again is packed and np.array_equal(packed[:7, 0:3], two.means.numpy())
+    with pytest.raises(ValueError, match="capacity"):
+        pack_geometry([one, two], 11)
+
+    camera = _cameras()[0]
+    view, projection = gl_matrices(camera)
+    colors = pack_colors([one, two], view, projection, 16)
+    assert colors.shape == (16, COLOR_WIDTH) and not colors[12:].any()
+    quads = project_quads(one, view.float(), projection.float(), camera.width, camera.height)
+    np.testing.assert_allclose(colors[quads.index.numpy(), :3], quads.colors.numpy(), atol=1e-6)
+    np.testing.assert_array_equal(colors[:12, 3], torch.cat((one.opacities, two.opacities)))
+    assert view_dependent([one, two]) and not view_dependent([two])
