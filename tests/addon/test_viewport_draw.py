@@ -293,3 +293,23 @@ def test_the_shader_draws_what_its_torch_twin_computes(addon, shot, kind):
     print(f"{kind}, drawn vs project_quads: max {largest:.2e}, mean {mean:.2e}, IoU {iou}")
     assert 0.05 < (alpha > 0.5).mean() < 0.6
     assert largest < TWIN_DIFFERENCE and iou > 0.999
+
+
+def test_the_draw_handler_draws_the_region_with_its_own_matrices(addon, monkeypatch):
+    """The POST_VIEW handler (it never fires in the bpy module: no window) hands the region's
+    view and window matrices and size to draw_splats, and draws nothing outside a 3D View."""
+    from types import SimpleNamespace
+
+    module = addon.module("lca_addon.viewport_draw")
+    calls = []
+    monkeypatch.setattr(module, "draw_splats", lambda *args: calls.append(args))
+    view, window = Matrix.Translation((0.0, 0.0, -3.0)), Matrix.Diagonal((2.0, 3.0, -1.0, 1.0))
+    region = SimpleNamespace(width=640, height=480)
+    context = SimpleNamespace(region=region, region_data=SimpleNamespace(
+        view_matrix=view, window_matrix=window))  # fmt: skip
+    monkeypatch.setattr(module, "bpy", SimpleNamespace(context=context))
+    module._draw_view3d()
+    assert calls == [(view, window, 640, 480)]
+    context.region_data = None  # not a 3D View's region: nothing
+    module._draw_view3d()
+    assert len(calls) == 1
