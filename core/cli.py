@@ -47,10 +47,11 @@ def _posed_vertices(avatar, pose_spec: str, smplx_dir):
 
 
 def _set_threads(threads: int | None) -> None:
+    from .create_command import check_threads
+
+    check_threads(threads)
     if threads is None:
         return
-    if threads < 1:
-        raise LcaError(f"--threads must be 1 or more, not {threads}.")
     import torch
 
     torch.set_num_threads(threads)
@@ -130,10 +131,14 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from .avatar.lca_file import save_lca
-    from .create_command import check_output, preview_path, render_preview
+    from .create_command import (
+        check_output,
+        create_settings,
+        named,
+        preview_path,
+        render_preview,
+    )
     from .images import save_image
     from .progress import StageLine
     from .recon.create import create_avatar
@@ -145,19 +150,10 @@ def cmd_create(args: argparse.Namespace) -> int:
     line = StageLine()
     try:
         result = create_avatar(
-            [Path(p) for p in args.photos],
-            quality=args.quality,
-            device=args.device,
-            seed=args.seed,
-            person=args.person,
-            allow_partial=args.allow_partial,
-            allow_mixed=args.allow_mixed,
-            progress=line,
+            [Path(p) for p in args.photos], **create_settings(args), progress=line
         )
         line("preview", 0.0)
-        avatar = dataclasses.replace(
-            result.avatar, metadata={**result.avatar.metadata, "name": output.stem}
-        )
+        avatar = named(result.avatar, output.stem)
         preview = render_preview(avatar)
         line("preview", 1.0)
     finally:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -69,6 +70,21 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         help="CPU threads for torch (default: torch's choice, one per core); on a machine "
         "busy with other work, 1 is often much faster",
     )
+
+
+CREATE_SETTINGS = ("quality", "device", "seed", "person", "allow_partial", "allow_mixed")
+"""The options both commands hand to ``core.recon.create.create_avatar`` as they are."""
+
+
+def create_settings(source: object) -> dict:
+    """``create_avatar``'s keyword arguments of CREATE_SETTINGS, read from ``source`` (the
+    parsed arguments of either command, or the Blender job's options)."""
+    return {name: getattr(source, name) for name in CREATE_SETTINGS}
+
+
+def named(avatar: Avatar, name: str) -> Avatar:
+    """``avatar`` with its metadata name set to ``name`` (the output file's stem)."""
+    return dataclasses.replace(avatar, metadata={**avatar.metadata, "name": name})
 
 
 def check_output(output: Path) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core.create_command import add_create_options, preview_path
+from ..core.create_command import add_create_options, create_settings, preview_path
 from ..core.errors import LcaError
 from .render_engine import ENGINE_ID
 
@@ -127,12 +127,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     options = CreateOptions(
         photos=tuple(Path(p).resolve() for p in args.photos),
         output=output,
-        quality=args.quality,
-        device=args.device,
-        seed=args.seed,
-        person=args.person,
-        allow_partial=args.allow_partial,
-        allow_mixed=args.allow_mixed,
+        **create_settings(args),
         threads=args.threads,
         preview=preview_path(output),
     )

@@ -18,14 +18,20 @@ options become a :class:`CreateOptions`, and :func:`create_job` makes the backgr
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
-from ..core.create_command import check_output, check_threads, render_preview, torch_threads
+from ..core.create_command import (
+    check_output,
+    check_threads,
+    create_settings,
+    named,
+    render_preview,
+    torch_threads,
+)
 from ..core.errors import LcaError, OutputError
 from .dependencies import missing_dependency, missing_photo_dependency
 from .jobs import Done, Job, JobOperator
@@ -104,18 +110,10 @@ def create_job(options: CreateOptions) -> Job:
 
         with torch_threads(options.threads):
             result = create_avatar(
-                list(options.photos),
-                quality=options.quality,
-                device=options.device,
-                seed=options.seed,
-                person=options.person,
-                allow_partial=options.allow_partial,
-                allow_mixed=options.allow_mixed,
-                progress=progress,
+                list(options.photos), **create_settings(options), progress=progress
             )
             progress("rig", 0.0)
-            metadata = {**result.avatar.metadata, "name": options.output.stem}
-            avatar = dataclasses.replace(result.avatar, metadata=metadata)
+            avatar = named(result.avatar, options.output.stem)
             rig = avatar_rig(avatar)
             data = lca_bytes(avatar)
             progress("rig", 1.0)

@@ -66,3 +66,21 @@ def test_preview_is_the_avatar_from_the_front():
     assert image.mode == "RGBA" and image.size == create_command.PREVIEW_SIZE
     alpha = image.getchannel("A")
     assert alpha.getextrema()[1] > 0 and alpha.getpixel((0, 0)) == 0  # framed, not cropped
+
+
+def test_the_settings_handed_over_are_create_avatars_keywords_and_options():
+    """CREATE_SETTINGS are keyword parameters of create_avatar, and each is an option of the
+    shared parser (so both commands and the Blender job hand over the same ones)."""
+    import inspect
+
+    from core.create_command import CREATE_SETTINGS, create_settings
+    from core.recon.create import create_avatar
+
+    parameters = inspect.signature(create_avatar).parameters
+    assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in CREATE_SETTINGS)
+    parser = argparse.ArgumentParser()
+    create_command.add_create_options(parser)
+    args = parser.parse_args(["a.jpg", "-o", "a.lca", "--allow-mixed", "--seed", "3"])
+    settings = create_settings(args)
+    assert set(settings) == set(CREATE_SETTINGS)
+    assert settings["allow_mixed"] is True and settings["seed"] == 3
