@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import sys
 import types
@@ -149,32 +150,13 @@ def test_bad_inputs():
         render(scene, camera, background=(0.0, 0.0))
     with pytest.raises(ValueError, match="tile_size"):
         render(scene, camera, tile_size=0)
-    mixed = SplatScene(
-        means=scene.means.double(),
-        quats=scene.quats,
-        scales=scene.scales,
-        opacities=scene.opacities,
-        sh=scene.sh,
-    )
+    mixed = dataclasses.replace(scene, means=scene.means.double())
     with pytest.raises(ValueError, match="SplatScene.quats"):
         render(mixed, camera)
-    broken = SplatScene(
-        means=scene.means,
-        quats=scene.quats,
-        scales=scene.scales.clone().fill_(float("nan")),
-        opacities=scene.opacities,
-        sh=scene.sh,
-    )
+    broken = dataclasses.replace(scene, scales=scene.scales.clone().fill_(float("nan")))
     with pytest.raises(ValueError, match="SplatScene.scales has NaN"):
         render(broken, camera)
-    float_parts = SplatScene(
-        means=scene.means,
-        quats=scene.quats,
-        scales=scene.scales,
-        opacities=scene.opacities,
-        sh=scene.sh,
-        parts=scene.parts.float(),
-    )
+    float_parts = dataclasses.replace(scene, parts=scene.parts.float())
     with pytest.raises(ValueError, match="SplatScene.parts must be an integer"):
         render(float_parts, camera)
 
