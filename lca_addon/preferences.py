@@ -17,7 +17,7 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
-from . import dependencies, pip_install, python_env
+from . import dependencies, extension_state, pip_install, python_env
 
 ADDON_PACKAGE = __package__.rpartition(".")[0]
 """The extension's package (``bl_ext.<repository>.lca_avatar``): its preferences' id."""
@@ -35,13 +35,6 @@ assert tuple(item[0] for item in BUILD_ITEMS) == pip_install.BUILDS
 
 POLL_SECONDS = 0.2
 """How often the install operator reads pip's output."""
-
-_RUNNING: list[pip_install.InstallJob] = []
-"""The install in progress (one at most), for the preferences to draw its progress."""
-
-_LAST_MESSAGE: list[str] = []
-"""The last install's sentences (a warning about what it left out, then its result), shown in
-the preferences."""
 
 PHOTOS_LABEL = "Also install photo reconstruction (MediaPipe)"
 
@@ -73,9 +66,12 @@ def chosen_folder(prefs) -> Path | None:
 
 
 def apply_folders(prefs=None) -> None:
-    """Put the chosen folder (only it) on sys.path."""
+    """Put the chosen folder (only it) on sys.path, while the extension is registered."""
+    state = extension_state.current()
+    if state is None:
+        return
     folder = chosen_folder(prefs if prefs is not None else addon_preferences())
-    python_env.use_folders([folder] if folder is not None else [])
+    python_env.use_folders([folder] if folder is not None else [], state.path_entries)
 
 
 def register_folders() -> None:
@@ -83,9 +79,25 @@ def register_folders() -> None:
 
 
 def unregister_folders() -> None:
-    while _RUNNING:
-        _RUNNING.pop().cancel()
-    python_env.forget_folders()
+    """Cancel an install in progress and take the folders off sys.path again."""
+    state = extension_state.current()
+    if state is None:
+        return
+    if state.install is not None:
+        state.install.cancel()
+        state.install = None
+    python_env.forget_folders(state.path_entries)
+
+
+def install_messages() -> tuple[str, ...]:
+    """The last install's sentences (a warning about what it left out, then its result)."""
+    state = extension_state.current()
+    return () if state is None else tuple(state.install_messages)
+
+
+def _running_install() -> pip_install.InstallJob | None:
+    state = extension_state.current()
+    return None if state is None else state.install
 
 
 def _environment_changed(self, context) -> None:
@@ -114,8 +126,8 @@ def draw_preferences(prefs, layout) -> None:
         box.label(text=photo_problem, icon="INFO")
 
     box = layout.box()
-    if _RUNNING:
-        job = _RUNNING[0]
+    job = _running_install()
+    if job is not None:
         box.progress(factor=job.fraction, type="BAR", text=f"{job.status} (Esc to cancel)")
     else:
         row = box.row()
@@ -125,7 +137,7 @@ def draw_preferences(prefs, layout) -> None:
         row.enabled = dependencies.photo_python_problem() is None
         row.prop(prefs, "install_photos")
     box.label(text=f"Installs pinned packages into {install_folder()}")
-    for message in _LAST_MESSAGE:
+    for message in install_messages():
         box.label(text=message, icon="INFO")
 
     box = layout.box()
@@ -180,7 +192,7 @@ class LCA_OT_install_dependencies(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context):
-        if _RUNNING:
+        if _running_install() is not None:
             cls.poll_message_set("An install is already running; wait for it or press Esc.")
             return False
         return True
@@ -200,13 +212,17 @@ class LCA_OT_install_dependencies(bpy.types.Operator):
             photos = False
         steps = pip_install.install_steps(build, photos=photos)
         job = pip_install.start_install(install_folder(create=True), steps)
-        _RUNNING.append(job)
-        _LAST_MESSAGE[:] = self._notes
+        state = extension_state.current()
+        if state is not None:
+            state.install = job
+            state.install_messages[:] = self._notes
         return job
 
     def _end(self, result: pip_install.InstallResult) -> set[str]:
-        _RUNNING.clear()
-        _LAST_MESSAGE[:] = [*self._notes, result.message]
+        state = extension_state.current()
+        if state is not None:
+            state.install = None
+            state.install_messages[:] = [*self._notes, result.message]
         apply_folders()
         if result.ok:
             self.report({"INFO"}, result.message)

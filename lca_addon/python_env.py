@@ -13,9 +13,6 @@ _PATH_VERSION = re.compile(r"python(\d)\.(\d+)$", re.IGNORECASE)
 _SO_VERSION = re.compile(r"\.cpython-(\d)(\d+)")
 _PYD_VERSION = re.compile(r"\.cp(\d)(\d+)-")
 
-_ADDED: list[str] = []
-"""The folders this module put on sys.path (removed again by :func:`forget_folders`)."""
-
 
 def python_versions(folder: Path) -> set[tuple[int, int]]:
     """Python versions (major, minor) that ``folder``'s packages were built for, read from the
@@ -56,29 +53,26 @@ def environment_problem(
     return None
 
 
-def use_folders(folders: list[Path]) -> None:
+def use_folders(folders: list[Path], added: list[str]) -> None:
     """Put exactly ``folders`` (those that exist) at the end of sys.path, after Blender's own
-    packages, replacing the folders put there before."""
-    forget_folders()
+    packages, replacing the folders put there before. ``added`` holds the entries put on
+    sys.path so far (the caller's record) and is updated in place."""
+    forget_folders(added)
     for folder in folders:
         entry = str(folder)
         if folder.is_dir() and entry not in sys.path:
             sys.path.append(entry)
             sys.path_importer_cache.pop(entry, None)
-            _ADDED.append(entry)
+            added.append(entry)
     importlib.invalidate_caches()
 
 
-def forget_folders() -> None:
-    """Take the folders :func:`use_folders` added off sys.path again."""
-    while _ADDED:
-        entry = _ADDED.pop()
+def forget_folders(added: list[str]) -> None:
+    """Take the entries of ``added`` (put there by :func:`use_folders`) off sys.path again;
+    ``added`` is emptied."""
+    while added:
+        entry = added.pop()
         while entry in sys.path:
             sys.path.remove(entry)
         sys.path_importer_cache.pop(entry, None)
     importlib.invalidate_caches()
-
-
-def added_folders() -> tuple[str, ...]:
-    """The folders on sys.path that this module put there."""
-    return tuple(_ADDED)

@@ -1,7 +1,8 @@
 """One explicit list of the classes the extension registers, in order, and what else
 registration adds (the ``Object.lca_avatar`` property, the File > Import entry, the render
 engine on Blender's generic panels, the 3D Viewport's splat draw handler, the
-``blender -c lca`` command).
+``blender -c lca`` command). What it holds while registered is one ``ExtensionState``
+(extension_state.py), made here by ``register()`` and dropped by ``unregister()``.
 
 Nothing imported here needs torch: without it the extension still registers, and the
 operators and the render engine say what is missing.
@@ -13,6 +14,7 @@ from bpy.props import PointerProperty
 from . import (
     commands,
     create_avatar,
+    extension_state,
     import_avatar,
     panels,
     preferences,
@@ -38,11 +40,9 @@ CLASSES: tuple[type, ...] = (
 MENUS = ((bpy.types.TOPBAR_MT_file_import, import_avatar.menu_import),)
 """(menu, draw function) pairs appended on register and removed on unregister."""
 
-_CLI_HANDLES: list = []
-"""The handle of the registered ``lca`` command (Blender needs it to unregister)."""
-
 
 def register() -> None:
+    state = extension_state.begin()
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     for attribute, group in properties.OBJECT_PROPERTIES:
@@ -50,16 +50,18 @@ def register() -> None:
     for menu, draw in MENUS:
         menu.append(draw)
     render_engine.register_panels()
-    viewport_draw.register()
-    _CLI_HANDLES.append(bpy.utils.register_cli_command(commands.COMMAND_ID, commands.command))
+    state.drawer, state.draw_handle = viewport_draw.register()
+    state.cli_handle = bpy.utils.register_cli_command(commands.COMMAND_ID, commands.command)
     preferences.register_folders()  # the packages folder chosen in the preferences
 
 
 def unregister() -> None:
     preferences.unregister_folders()
-    while _CLI_HANDLES:
-        bpy.utils.unregister_cli_command(_CLI_HANDLES.pop())
-    viewport_draw.unregister()
+    state = extension_state.end()
+    if state is not None:
+        if state.cli_handle is not None:
+            bpy.utils.unregister_cli_command(state.cli_handle)
+        viewport_draw.unregister(state.draw_handle)
     render_engine.unregister_panels()
     for menu, draw in reversed(MENUS):
         menu.remove(draw)

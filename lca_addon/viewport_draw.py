@@ -40,6 +40,8 @@ import gpu
 import numpy as np
 from gpu_extras.batch import batch_for_shader
 
+from . import extension_state
+
 SPLATS_PER_ROW = 1024
 """Gaussians per row of the data textures (three RGBA32F texels each in the geometry one)."""
 
@@ -445,13 +447,6 @@ def _texture(packed: np.ndarray, texels: int) -> gpu.types.GPUTexture:
     return gpu.types.GPUTexture(size, format="R32F" if width == 1 else "RGBA32F", data=buffer)
 
 
-_DRAWERS: list[SplatDrawer] = []
-"""The drawer while the extension is registered (none otherwise)."""
-
-_HANDLES: list = []
-"""The SpaceView3D draw handler's handle while registered."""
-
-
 def draw_splats(
     view_matrix, projection_matrix, width: int, height: int, depsgraph=None
 ) -> SplatDrawer | None:
@@ -464,9 +459,10 @@ def draw_splats(
     """
     from .dependencies import missing_dependency
 
-    if not _DRAWERS or missing_dependency() is not None:
+    state = extension_state.current()
+    if state is None or state.drawer is None or missing_dependency() is not None:
         return None
-    drawer = _DRAWERS[0]
+    drawer = state.drawer
     if depsgraph is None:
         depsgraph = bpy.context.evaluated_depsgraph_get()
     drawer.update_scene(depsgraph)
@@ -486,16 +482,18 @@ def _draw_view3d() -> None:
 
 def draw_handles() -> tuple:
     """The draw handlers this module has added and not removed (for checks)."""
-    return tuple(_HANDLES)
+    state = extension_state.current()
+    return () if state is None or state.draw_handle is None else (state.draw_handle,)
 
 
-def register() -> None:
-    _DRAWERS.append(SplatDrawer())
+def register() -> tuple[SplatDrawer, object]:
+    """A drawer and the SpaceView3D draw handler that uses it (for the extension's state)."""
+    drawer = SplatDrawer()
     handle = bpy.types.SpaceView3D.draw_handler_add(_draw_view3d, (), "WINDOW", "POST_VIEW")
-    _HANDLES.append(handle)
+    return drawer, handle
 
 
-def unregister() -> None:
-    while _HANDLES:
-        bpy.types.SpaceView3D.draw_handler_remove(_HANDLES.pop(), "WINDOW")
-    _DRAWERS.clear()
+def unregister(handle) -> None:
+    """Remove the draw handler :func:`register` added (None: nothing to remove)."""
+    if handle is not None:
+        bpy.types.SpaceView3D.draw_handler_remove(handle, "WINDOW")

@@ -170,12 +170,13 @@ def test_installer_installs_a_local_wheel_into_the_target(addon, tmp_path):
     assert (target / "lca_tiny" / "__init__.py").is_file()
     assert not pip_install.staging_folder(target).exists()
     assert job.fraction == 1.0 and job.progress.installed == ["lca_tiny-0.1"]
+    added: list[str] = []
     try:
-        python_env.use_folders([target])
-        assert str(target) in sys.path
+        python_env.use_folders([target], added)
+        assert str(target) in sys.path and added == [str(target)]
         assert importlib.import_module("lca_tiny").VALUE == 42
     finally:
-        python_env.forget_folders()
+        python_env.forget_folders(added)
         sys.modules.pop("lca_tiny", None)
     assert str(target) not in sys.path
 
@@ -279,17 +280,18 @@ def test_install_operator_takes_the_photo_option(addon, tmp_path, monkeypatch):
         monkeypatch.setattr(dependencies, "PHOTO_PYTHONS", ())  # as on Python 3.13
         assert bpy.ops.lca.install_dependencies() == {"FINISHED"}
         problem = dependencies.photo_python_problem()
-        assert preferences._LAST_MESSAGE[0] == problem and one_sentence(problem)
-        assert preferences._LAST_MESSAGE[1].startswith("Installed 1 package into")
+        messages = preferences.install_messages()
+        assert messages[0] == problem and one_sentence(problem)
+        assert messages[1].startswith("Installed 1 package into")
         layout = RecordingLayout()
         preferences.draw_preferences(prefs, layout)
         assert problem in layout.texts
         prefs.install_photos = False
         assert bpy.ops.lca.install_dependencies() == {"FINISHED"}
-        assert len(preferences._LAST_MESSAGE) == 1
+        assert len(preferences.install_messages()) == 1
     finally:
         prefs.install_photos = True
-        preferences._LAST_MESSAGE.clear()
+        addon.module("lca_addon.extension_state").current().install_messages.clear()
         monkeypatch.undo()
         preferences.apply_folders()
     assert asked == [("cpu", True), ("cpu", False), ("cpu", False)]
