@@ -42,8 +42,8 @@ def machine() -> str:
 
 
 def _starter(count: int):
-    from .avatar.starter import make_starter_avatar
     from .body.anny_body import AnnyBody
+    from .deform.template import make_starter_avatar
 
     body = AnnyBody()
     return body, make_starter_avatar(body, count=count)
@@ -94,7 +94,7 @@ def bench_render(counts: list[int], sizes: list[str], repeats: int, backend: str
     is timed there too, for gsplat's speed-up on the same device."""
     from .errors import LcaError
     from .posing import avatar_scene
-    from .views import camera_for, parse_size
+    from .render.named_views import camera_for, parse_size
 
     compare = backend == "gsplat"
     if compare and not torch.cuda.is_available():

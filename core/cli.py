@@ -66,7 +66,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     from .images import write_passes
     from .posing import avatar_scene
     from .render import render
-    from .views import camera_for, parse_size
+    from .render.named_views import camera_for, parse_size
 
     width, height = parse_size(args.size)
     out_dir = ensure_writable_dir(Path(args.out))
@@ -88,7 +88,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_export_ply(args: argparse.Namespace) -> int:
     from .avatar.lca_file import load_lca
-    from .avatar.ply import export_avatar_ply
+    from .posing import export_avatar_ply
 
     avatar = load_lca(args.avatar)
     vertices = None if args.pose == "rest" else _posed_vertices(avatar, args.pose, args.smplx_dir)

@@ -130,7 +130,7 @@ def render_preview(avatar: Avatar) -> Image.Image:
     from .images import rgba_image
     from .posing import avatar_scene
     from .render import render
-    from .views import camera_for
+    from .render.named_views import camera_for
 
     width, height = PREVIEW_SIZE
     scene = avatar_scene(avatar)

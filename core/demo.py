@@ -26,15 +26,14 @@ from PIL import Image
 
 from .avatar.avatar import Avatar
 from .avatar.lca_file import load_lca, save_lca
-from .avatar.ply import export_avatar_ply
 from .body.model import BodyModel
 from .body.poses import Pose, parse_pose, preset_pose, rest_pose
 from .fileio import ensure_writable_dir
 from .images import rgb_image, save_gif, save_image
-from .posing import avatar_scene, posed_vertices
+from .posing import avatar_scene, export_avatar_ply, posed_vertices
 from .recon.fit_types import Progress, no_progress
 from .render import render
-from .views import camera_for
+from .render.named_views import camera_for
 
 BACKGROUND = (0.16, 0.17, 0.19)
 POSED = "arm-raise+finger-curl+smile"

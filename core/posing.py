@@ -1,9 +1,10 @@
-"""Pose an avatar: its canonical mesh, expression offsets and bone transforms -> Gaussians.
+"""Pose an avatar: its canonical mesh, expression offsets and bone transforms -> Gaussians,
+and from them a renderable scene or a 3DGS PLY.
 
 This is the one deformation path of DESIGN.md section 3 on the `core` side, and it is the
 path Blender takes: the avatar's canonical mesh plus the expression offsets (Blender's shape
 keys) is skinned with the posed bone transforms relative to the canonical pose (Blender's
-Armature modifier on a rest pose that is the canonical pose), then
+Armature modifier on a rest pose that is the canonical pose; core.deform.skinning), then
 :func:`core.deform.deform_gaussians` evaluates the bindings. So ``lca render`` and a render
 of the same pose in Blender agree to float precision.
 
@@ -19,15 +20,18 @@ Letters: B batch, V vertices, J bones, E expressions.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import Tensor
 
-from .avatar.avatar import Avatar
+from .avatar.avatar import Avatar, GaussianBinding
+from .avatar.ply import export_ply
 from .body.model import BodyModel
 from .body.poses import Pose, stack_poses
 from .deform.binding import WorldGaussians, deform_gaussians
+from .deform.skinning import skin_to_pose
 from .errors import LcaError
-from .render.scene import splat_scene
 from .render.types import SplatScene
 
 
@@ -40,41 +44,6 @@ def avatar_shape(avatar: Avatar, body: BodyModel) -> Tensor:
         )
     values = [avatar.body.shape.get(p.name, p.default) for p in body.shape_parameters]
     return torch.tensor([values], dtype=torch.float32)
-
-
-def linear_blend_skinning(vertices: Tensor, weights: Tensor, transforms: Tensor) -> Tensor:
-    """Linear blend skinning, as Blender's Armature modifier does it.
-
-    vertices: (B, V, 3) rest-pose vertices (shape keys applied).
-    weights: (V, J) skinning weights, rows summing to 1.
-    transforms: (B, J, 4, 4) each bone's posed transform relative to the rest pose
-        (``posed_j @ rest_j^-1``).
-    Returns (B, V, 3): v' = sum_j w_vj (transforms_j @ [v, 1]).
-    """
-    B, V = vertices.shape[:2]
-    if vertices.shape != (B, V, 3) or weights.shape[0] != V:
-        raise ValueError(
-            f"vertices must be (B, V, 3) with V = {weights.shape[0]} (the weights' rows), "
-            f"got {tuple(vertices.shape)}."
-        )
-    if transforms.shape != (B, weights.shape[1], 4, 4):
-        raise ValueError(
-            f"transforms must be ({B}, {weights.shape[1]}, 4, 4), got {tuple(transforms.shape)}."
-        )
-    weights = weights.to(vertices)
-    # (V, J) x (B, J, 3, 4) -> (B, V, 3, 4): blend the 3x4 blocks, then apply them to [v, 1].
-    blended = torch.einsum("vj,bjrc->bvrc", weights, transforms[:, :, :3, :].to(vertices))
-    return (blended[..., :3] @ vertices[..., None])[..., 0] + blended[..., 3]
-
-
-def rigid_inverse(matrices: Tensor) -> Tensor:
-    """(..., 4, 4) inverses of rigid transforms [R | t] (R orthonormal): [R^T | -R^T t]."""
-    rotation_t = matrices[..., :3, :3].transpose(-1, -2)
-    inverse = torch.zeros_like(matrices)
-    inverse[..., :3, :3] = rotation_t
-    inverse[..., :3, 3] = -(rotation_t @ matrices[..., :3, 3:4])[..., 0]
-    inverse[..., 3, 3] = 1.0
-    return inverse
 
 
 def posed_vertices(avatar: Avatar, body: BodyModel, poses: list[Pose]) -> Tensor:
@@ -102,8 +71,9 @@ def posed_vertices(avatar: Avatar, body: BodyModel, poses: list[Pose]) -> Tensor
         if bool(expression.any()):
             expressed = body.forward(shape.expand(B, -1), expression=expression).vertices
             vertices = vertices + (expressed - rest.vertices)
-        transforms = posed.bone_transforms @ rigid_inverse(rest.bone_transforms)
-        skinned = linear_blend_skinning(vertices, body.skinning_weights, transforms)
+        skinned = skin_to_pose(
+            vertices, body.skinning_weights, posed.bone_transforms, rest.bone_transforms
+        )
     return skinned.float()
 
 
@@ -118,3 +88,36 @@ def avatar_scene(avatar: Avatar, vertices: Tensor | None = None) -> SplatScene:
         vertices = avatar.canonical_vertices
     world = pose_gaussians(avatar, vertices[None])
     return splat_scene(avatar.binding, world)
+
+
+def splat_scene(binding: GaussianBinding, world: WorldGaussians, index: int = 0) -> SplatScene:
+    """The SplatScene of batch element ``index`` of ``world`` (shapes in core.render.types):
+    the deformed Gaussians with the binding's opacities, colours and body parts."""
+    dtype = world.means.dtype
+    return SplatScene(
+        means=world.means[index],
+        quats=world.quats[index],
+        scales=world.scales[index],
+        opacities=torch.sigmoid(binding.opacity_logit.to(dtype)),
+        sh=binding.sh.to(dtype),
+        parts=binding.part,
+    )
+
+
+def export_avatar_ply(avatar: Avatar, path: Path | str, vertices: Tensor | None = None) -> None:
+    """Write ``avatar`` as a 3DGS PLY (core.avatar.ply), at rest or on a posed mesh.
+
+    vertices: (V, 3) posed body-mesh vertices; None for the canonical (rest) pose.
+    """
+    if vertices is None:
+        vertices = avatar.canonical_vertices
+    if tuple(vertices.shape) != tuple(avatar.canonical_vertices.shape):
+        raise ValueError(
+            f"vertices must be {tuple(avatar.canonical_vertices.shape)}, got "
+            f"{tuple(vertices.shape)}."
+        )
+    b = avatar.binding
+    with torch.no_grad():
+        world = deform_gaussians(vertices[None].to(torch.float32), avatar.faces, b)
+        opacities = torch.sigmoid(b.opacity_logit.to(torch.float32))
+    export_ply(path, world.means[0], world.quats[0], world.scales[0], opacities, b.sh)

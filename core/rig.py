@@ -22,10 +22,11 @@ Posing. A core pose is one rotation vector per bone relative to its parent, in c
 world axes. Blender's pose chain is ``pose_c = pose_p @ rest_p^-1 @ rest_c @ basis_c``; with
 ``rest`` the canonical bone matrices above it reproduces the body's bone transforms exactly
 when ``basis_c`` is the rotation vector expressed in bone c's rest axes
-(:func:`blender_bone_pose`, checked by :func:`posed_bone_matrices`).
+(:func:`blender_bone_pose`, checked by :func:`posed_bone_matrices`, which composes the chain
+with :func:`core.deform.skinning.forward_kinematics`).
 
 Skinning. Blender's Armature modifier skins the canonical mesh with ``pose_j @ rest_j^-1``
-(:func:`skin_canonical` is its twin, through :func:`core.posing.linear_blend_skinning`, the
+(:func:`skin_canonical` is its twin, through :func:`core.deform.skinning.skin_to_pose`, the
 same maths :func:`core.posing.posed_vertices` poses avatars with, so ``lca render`` and Blender
 agree to float precision). The body model's own posed vertices differ slightly (Anny skins its
 own rest mesh, whose bone orientations differ from the canonical ones by a few degrees: under
@@ -54,8 +55,9 @@ from torch import Tensor
 
 from .avatar.avatar import Avatar
 from .body.model import BodyModel
+from .deform.skinning import forward_kinematics, skin_to_pose
 from .errors import LcaError
-from .posing import avatar_shape, linear_blend_skinning
+from .posing import avatar_shape
 from .quaternion import axis_angle_to_rotmat, quat_to_rotmat, rotmat_to_quat
 
 CANONICAL_MATCH_TOLERANCE = 1e-3
@@ -304,12 +306,11 @@ def posed_bone_matrices(rig: Rig, quaternions: Tensor, location: Tensor) -> Tens
     basis = torch.eye(4).repeat(rest.shape[0], 1, 1)
     basis[:, :3, :3] = quat_to_rotmat(quaternions.float())
     basis[0, :3, 3] = location
-    inverse_rest = torch.linalg.inv(rest)
-    posed: list[Tensor] = []
-    for j, parent in enumerate(rig.bone_parents):  # parents come before their children
-        chain = rest[j] if parent < 0 else posed[parent] @ inverse_rest[parent] @ rest[j]
-        posed.append(chain @ basis[j])
-    return torch.stack(posed)
+    # Each bone relative to its parent: rest_p^-1 @ rest_c @ basis_c (a root: rest_c @ basis_c).
+    parents = torch.tensor(rig.bone_parents)
+    parent_inverse = torch.linalg.inv(rest)[parents.clamp_min(0)]
+    parent_inverse[parents < 0] = torch.eye(4)
+    return forward_kinematics(parent_inverse @ rest @ basis, rig.bone_parents)
 
 
 def skin_canonical(rig: Rig, posed: Tensor) -> Tensor:
@@ -318,6 +319,5 @@ def skin_canonical(rig: Rig, posed: Tensor) -> Tensor:
     posed: (B, J, 4, 4) armature-space pose-bone matrices. Returns (B, V, 3) vertices:
     v' = sum_j w_vj (posed_j @ rest_j^-1) v.
     """
-    transforms = posed @ torch.linalg.inv(rig.bone_matrices)  # (B, J, 4, 4)
     vertices = rig.vertices[None].expand(posed.shape[0], -1, -1)
-    return linear_blend_skinning(vertices, rig.skinning_weights, transforms)
+    return skin_to_pose(vertices, rig.skinning_weights, posed, rig.bone_matrices)

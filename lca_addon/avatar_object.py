@@ -25,6 +25,7 @@ import torch
 
 from ..core.avatar.avatar import SCHEMA_VERSION, Avatar, BodyIdentity, GaussianBinding
 from ..core.errors import LcaError
+from ..core.render.sh import SH_COUNTS
 from ..core.rig import axes_to_blender
 
 ATTRIBUTES = (
@@ -39,7 +40,6 @@ ATTRIBUTES = (
 """(binding field, attribute name, attribute type, values per point)."""
 
 SH_ATTRIBUTE = "lca_sh_{}"
-_SH_COUNTS = (1, 4, 9, 16)
 _VALUE_KEY = {"FLOAT": "value", "INT": "value", "QUATERNION": "value", "FLOAT_VECTOR": "vector"}
 
 
@@ -65,7 +65,7 @@ def read_binding(mesh: bpy.types.Mesh) -> GaussianBinding:
     sh_count = 0
     while mesh.attributes.get(SH_ATTRIBUTE.format(sh_count)) is not None:
         sh_count += 1
-    if sh_count not in _SH_COUNTS:
+    if sh_count not in SH_COUNTS:
         raise LcaError(
             f"The avatar mesh '{mesh.name}' has {sh_count} colour attributes "
             f"(lca_sh_*) instead of 1, 4, 9 or 16; import the avatar again from its .lca file."

@@ -76,9 +76,9 @@ def bench_live_link(
     """Time the live link's per-frame work for each count in ``counts`` (module docstring);
     prints one line per count through ``echo`` and returns the figures. Replaces the current
     file with an empty one (run it in its own process)."""
-    from ..core.avatar.starter import make_starter_avatar
     from ..core.bench import machine
     from ..core.body.anny_body import AnnyBody
+    from ..core.deform.template import make_starter_avatar
 
     echo(f"machine: {machine()}, Blender {bpy.app.version_string}")
     body = AnnyBody()
@@ -123,9 +123,9 @@ def _median_ms(fn: Callable[[], object], repeats: int) -> float:
 def _bench_one(avatar, repeats: int) -> LiveLinkBench:
     import torch
 
-    from ..core.render.scene import splat_scene
+    from ..core.posing import splat_scene
+    from ..core.render.named_views import camera_for
     from ..core.render.splat_quads import back_to_front, gl_matrices, pack_geometry
-    from ..core.views import camera_for
     from . import viewport_draw
     from .import_avatar import avatar_rig
     from .live_link import avatar_binding, deform_avatar, evaluated_vertices

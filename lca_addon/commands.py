@@ -208,7 +208,7 @@ def setup_scene(scene: bpy.types.Scene) -> None:
 
 def frame_avatar(scene: bpy.types.Scene, avatar: bpy.types.Object, width: int, height: int):
     """A new camera, made the scene's, that frames the avatar from the front."""
-    from ..core.views import camera_for
+    from ..core.render.named_views import camera_for
     from .avatar_object import read_binding
     from .camera import place_camera
     from .live_link import avatar_gaussians

@@ -87,7 +87,7 @@ class LCA_RenderEngine(bpy.types.RenderEngine):
     def _prepare(self, depsgraph):
         """(OpenCV camera, [SplatScene per avatar drawn]); LcaError for a bad camera."""
         from ..core.errors import LcaError
-        from ..core.render.scene import splat_scene
+        from ..core.posing import splat_scene
         from .avatar_object import read_binding
         from .camera import opencv_camera
         from .live_link import avatar_gaussians

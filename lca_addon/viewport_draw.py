@@ -279,7 +279,7 @@ class SplatDrawer:
     def update_scene(self, depsgraph: bpy.types.Depsgraph) -> None:
         """Deform the avatars whose body mesh changed; upload the drawn ones' Gaussians."""
         from ..core.errors import LcaError
-        from ..core.render.scene import splat_scene
+        from ..core.posing import splat_scene
         from .live_link import avatar_binding, binding_key, deform_avatar, evaluated_vertices
 
         drawn, key, bindings, problems, seen = [], [], [], {}, set()

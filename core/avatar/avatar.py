@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from ..errors import LcaError
+from ..render.sh import SH_COUNTS, SH_DEGREES
+
 SCHEMA_VERSION = 1
 """Version of the `.lca` schema this code writes and reads."""
 
@@ -32,6 +35,9 @@ class GaussianBinding:
     opacity_logit: (N,) logit of the opacity.
     sh: (N, K, 3) spherical harmonics as in 3DGS PLY files (sRGB-encoded DC terms).
     part: (N,) int64 body-part index into ``Avatar.part_names``.
+
+    Building one checks the shapes (one N throughout, K in 1, 4, 9, 16) and the dtypes
+    (integer triangle and part, floating-point rest) and raises LcaError if they are wrong.
     """
 
     triangle: Tensor
@@ -43,13 +49,37 @@ class GaussianBinding:
     sh: Tensor
     part: Tensor
 
+    def __post_init__(self) -> None:
+        for name in BINDING_FIELDS:
+            if not isinstance(getattr(self, name), Tensor):
+                kind = type(getattr(self, name)).__name__
+                raise LcaError(f"GaussianBinding.{name} is a {kind}; pass a torch tensor.")
+        n = int(self.triangle.shape[0]) if self.triangle.ndim else 0
+        k = int(self.sh.shape[1]) if self.sh.ndim == 3 else 0
+        for name, width in _FIELD_WIDTHS:
+            tensor = getattr(self, name)
+            if name == "sh":
+                width = (k, 3) if k in SH_COUNTS else (-1, 3)  # -1: no shape matches
+            if tuple(tensor.shape) != (n, *width):
+                shape = "(N, K, 3), K in 1, 4, 9, 16," if name == "sh" else _shown(width)
+                raise LcaError(
+                    f"GaussianBinding.{name} has shape {tuple(tensor.shape)}, not {shape} with "
+                    f"N = {n} (the length of triangle); give every field one row per Gaussian."
+                )
+            integer = name in _INDEX_FIELDS
+            if not (_is_integer(tensor) if integer else tensor.is_floating_point()):
+                raise LcaError(
+                    f"GaussianBinding.{name} has dtype {tensor.dtype}; it must be "
+                    f"{'an integer' if integer else 'a floating-point'} tensor."
+                )
+
     @property
     def count(self) -> int:
         return int(self.triangle.shape[0])
 
     @property
     def sh_degree(self) -> int:
-        return {1: 0, 4: 1, 9: 2, 16: 3}[int(self.sh.shape[1])]
+        return SH_DEGREES[int(self.sh.shape[1])]
 
     def to(self, device: torch.device | str | None = None, dtype: torch.dtype | None = None):
         """A copy on ``device``; floating tensors cast to ``dtype`` when given."""
@@ -72,6 +102,28 @@ BINDING_FIELDS = (
     "sh",
     "part",
 )
+
+_FIELD_WIDTHS = (
+    ("triangle", ()),
+    ("barycentric", (3,)),
+    ("offset", (3,)),
+    ("rotation", (4,)),
+    ("log_scale", (3,)),
+    ("opacity_logit", ()),
+    ("sh", ()),  # (K, 3), K read from the tensor
+    ("part", ()),
+)
+"""Each binding field and its shape after N."""
+_INDEX_FIELDS = frozenset({"triangle", "part"})
+
+
+def _is_integer(tensor: Tensor) -> bool:
+    return not (tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool)
+
+
+def _shown(width: tuple[int, ...]) -> str:
+    """The shape ``(N, *width)`` as written in docstrings: (N,), (N, 3)."""
+    return "(N,)" if not width else f"(N, {', '.join(map(str, width))})"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from ..render.sh import SH_COUNTS
 from .avatar import Avatar, BodyIdentity, GaussianBinding
 from .lca_file import load_lca, save_lca
 
@@ -61,7 +62,7 @@ def synthetic_avatar(
     vertices: (V, 3) float32; faces: (F, 3) int64.
     """
     g = torch.Generator().manual_seed(seed)
-    n, k = count, (sh_degree + 1) ** 2
+    n, k = count, SH_COUNTS[sh_degree]
     bary = -torch.log(torch.rand(n, 3, generator=g).clamp_min(1e-6))  # Dirichlet(1, 1, 1)
     rot = torch.randn(n, 4, generator=g)
     binding = GaussianBinding(

@@ -39,6 +39,7 @@ from torch import Tensor
 
 from ..errors import LcaFileError, OutputError
 from ..fileio import atomic_path
+from ..render.sh import SH_COUNTS
 from .avatar import BINDING_FIELDS, SCHEMA_VERSION, Avatar, BodyIdentity, GaussianBinding
 
 FORMAT = "lca"
@@ -49,7 +50,6 @@ UP_AXES = ("Z", "Y")
 MAX_HEADER_BYTES = 100 * 1024 * 1024
 """Largest safetensors JSON header the reader accepts (the safetensors library's own cap)."""
 
-_SH_K = {0: 1, 1: 4, 2: 9, 3: 16}
 _INT_FIELDS = frozenset({"triangle", "part"})
 _DTYPE_BYTES = {"F32": 4, "I32": 4}
 _BARY_TOL = 1e-3
@@ -133,18 +133,17 @@ def _check_avatar(avatar: Avatar) -> None:
     """Raise ValueError if ``avatar`` cannot be written as a valid `.lca` file."""
     b = avatar.binding
     n = b.count
-    k = int(b.sh.shape[1]) if b.sh.ndim == 3 else -1
-    if k not in _SH_K.values():
-        raise ValueError(f"binding.sh must be (N, K, 3) with K in 1, 4, 9, 16, got {b.sh.shape}.")
+    k = int(b.sh.shape[1])
     v = int(avatar.canonical_vertices.shape[0])
     f = int(avatar.faces.shape[0])
     for name, (_, sym) in _tensor_names(k).items():
+        if name.startswith("binding."):
+            continue  # GaussianBinding checked its shapes and dtypes when it was built
         t = _avatar_tensor(avatar, name)
         want = tuple({"N": n, "V": v, "F": f}.get(s, s) for s in sym)
         if tuple(t.shape) != want:
             raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}.")
-        is_index = name == "body.faces" or name.removeprefix("binding.") in _INT_FIELDS
-        if is_index and (t.is_floating_point() or t.is_complex()):
+        if name == "body.faces" and (t.is_floating_point() or t.is_complex()):
             raise ValueError(f"{name} must be an integer tensor, got {t.dtype}.")
     if max(n, v, f, len(avatar.part_names)) > _INT32_MAX:
         raise ValueError("avatar is too large for 32-bit indices.")
@@ -325,7 +324,7 @@ def _header_problem(h: dict) -> str | None:
     body = h.get("body")
     if h.get("up_axis") not in UP_AXES:
         return "up_axis is not 'Z' or 'Y'"
-    if not _is_int(h.get("sh_degree")) or h["sh_degree"] not in _SH_K:
+    if not _is_int(h.get("sh_degree")) or h["sh_degree"] not in range(len(SH_COUNTS)):
         return "bad sh_degree"
     if not _is_int(h.get("count")) or h["count"] < 0:
         return "bad count"
@@ -350,7 +349,7 @@ def _header_problem(h: dict) -> str | None:
 
 def _check_layout(path: Path, header: dict, h: dict, data_size: int) -> None:
     """Check every tensor entry against the header: names, dtypes, shapes, offsets, size."""
-    expected = _tensor_names(_SH_K[h["sh_degree"]])
+    expected = _tensor_names(SH_COUNTS[h["sh_degree"]])
     names = set(header) - {"__metadata__"}
     for name in sorted(names - set(expected)):
         raise _fail(path, f"has an unexpected tensor {_shown(name)}")

@@ -22,9 +22,8 @@ from torch import Tensor
 
 from ..errors import LcaFileError, OutputError
 from ..fileio import atomic_path
-from .avatar import Avatar
+from ..render.sh import SH_COUNTS
 
-_SH_K = (1, 4, 9, 16)
 _MAX_HEADER_BYTES = 64 * 1024
 _REMEDY = "choose a PLY written by `lca export-ply` or another 3D Gaussian splatting tool"
 
@@ -84,8 +83,8 @@ def ply_bytes(means: Array, quats: Array, scales: Array, opacities: Array, sh: A
             f"opacities must be (N,), sh (N, K, 3), got {opacities.shape}, {sh.shape}."
         )
     k = sh.shape[1]
-    if k not in _SH_K:
-        raise ValueError(f"sh must have K in {_SH_K} coefficients per channel, got {k}.")
+    if k not in SH_COUNTS:
+        raise ValueError(f"sh must have K in {SH_COUNTS} coefficients per channel, got {k}.")
     if (scales < 0).any() or (opacities < 0).any() or (opacities > 1).any():
         raise ValueError("scales must be >= 0 and opacities in [0, 1].")
     norm = np.linalg.norm(quats, axis=1, keepdims=True)
@@ -139,29 +138,6 @@ def export_ply(
         raise OutputError(
             f"Cannot write '{path}' ({reason}); choose a writable folder with free space."
         ) from None
-
-
-def export_avatar_ply(avatar: Avatar, path: Path | str, vertices: Tensor | None = None) -> None:
-    """Write ``avatar`` as a 3DGS PLY, at rest or on a posed mesh.
-
-    vertices: (V, 3) posed body-mesh vertices; None for the canonical (rest) pose.
-    """
-    if vertices is None:
-        vertices = avatar.canonical_vertices
-    if tuple(vertices.shape) != tuple(avatar.canonical_vertices.shape):
-        raise ValueError(
-            f"vertices must be {tuple(avatar.canonical_vertices.shape)}, got "
-            f"{tuple(vertices.shape)}."
-        )
-    # Imported here: core.deform depends on core.avatar, so a module-level import would
-    # make a cycle as soon as core.avatar's __init__ re-exports this module.
-    from ..deform.binding import deform_gaussians
-
-    b = avatar.binding
-    with torch.no_grad():
-        world = deform_gaussians(vertices[None].to(torch.float32), avatar.faces, b)
-        opacities = torch.sigmoid(b.opacity_logit.to(torch.float32))
-    export_ply(path, world.means[0], world.quats[0], world.scales[0], opacities, b.sh)
 
 
 def _fail(path: Path, problem: str) -> LcaFileError:
@@ -219,7 +195,7 @@ def read_ply(path: Path | str) -> PlyGaussians:
         raise _fail(path, f"cannot be read ({err.strerror})") from None
     count, names, start = _read_header(path, data)
     n_rest = sum(name.startswith("f_rest_") for name in names)
-    if n_rest not in (3 * (k - 1) for k in _SH_K):
+    if n_rest not in (3 * (k - 1) for k in SH_COUNTS):
         raise _fail(path, f"is not a 3D Gaussian splatting PLY ({n_rest} f_rest properties)")
     k = n_rest // 3 + 1
     required = [n for n in ply_property_names(k) if n not in ("nx", "ny", "nz")]

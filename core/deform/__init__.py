@@ -1,4 +1,5 @@
-"""Posed mesh vertices -> world-space Gaussians."""
+"""Posed mesh vertices -> world-space Gaussians (binding, frames), the skinning that poses the
+mesh (skinning), and the template avatar seeded on a body mesh (template)."""
 
 from .binding import WorldGaussians, deform_gaussians
 from .frames import TriangleFrames, triangle_frames

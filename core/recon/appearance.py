@@ -51,13 +51,14 @@ import torch.nn.functional as F_nn
 from torch import Tensor
 
 from ..avatar.avatar import Avatar, GaussianBinding
-from ..avatar.starter import SH_C0, make_starter_avatar
 from ..body.model import BodyModel
 from ..body.poses import stack_poses
 from ..deform.binding import deform_gaussians
 from ..deform.frames import triangle_frames
+from ..deform.template import make_starter_avatar
+from ..posing import splat_scene
 from ..render import render
-from ..render.scene import splat_scene
+from ..render.sh import SH_C0
 from ..render.types import Camera, RenderResult
 from .fill import fill_on_mesh
 from .fit_types import BodyFit, FittedView, Progress, no_progress

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 
-from ..avatar.starter import make_starter_avatar
 from ..body.model import BodyModel
+from ..deform.template import make_starter_avatar
 from .appearance import _binding_on, _sample, prepare_views, visibility
 from .fit_types import BodyFit
 

@@ -19,13 +19,14 @@ import numpy as np
 import torch
 
 from ..avatar.avatar import Avatar
-from ..avatar.starter import SH_C0, make_starter_avatar
 from ..body.anny_body import anny_uv_regions
 from ..body.model import BodyModel
 from ..body.poses import Pose, rest_pose
+from ..deform.template import make_starter_avatar
 from ..fileio import atomic_path
 from ..render import render
 from ..render.camera import orbit_camera
+from ..render.sh import SH_C0
 from ..render.types import Camera
 
 

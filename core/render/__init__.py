@@ -6,7 +6,6 @@ Nothing is computed at import time.
 from .camera import frame_points, intrinsics, look_at, orbit_camera
 from .color import linear_to_srgb, srgb_to_linear
 from .render import render
-from .scene import splat_scene
 from .types import Camera, RenderResult, SplatScene
 
 __all__ = [
@@ -19,6 +18,5 @@ __all__ = [
     "look_at",
     "orbit_camera",
     "render",
-    "splat_scene",
     "srgb_to_linear",
 ]

@@ -14,6 +14,7 @@ import torch
 from ..quaternion import rotmat_to_quat
 from .camera import frame_points
 from .render import render
+from .sh import SH_C0, SH_COUNTS
 from .types import Camera, SplatScene
 
 # Ellipsoids of a 1.72 m body standing on Z = 0 and facing -Y: (centre xyz, radii xyz), metres.
@@ -74,9 +75,9 @@ def synthetic_body(count: int, sh_degree: int = 3, seed: int = 0) -> SplatScene:
     tangent = tangent / tangent.norm(dim=-1, keepdim=True)
     frame = torch.stack((tangent, torch.linalg.cross(normal, tangent), normal), dim=-1)
     scales = torch.sort(3e-3 + 5e-3 * torch.rand(count, 3, generator=g), dim=-1, descending=True)
-    k = (sh_degree + 1) ** 2
+    k = SH_COUNTS[sh_degree]
     sh = 0.05 * torch.randn(count, k, 3, generator=g)
-    sh[:, 0] = (torch.rand(count, 3, generator=g) - 0.5) / 0.28209479177387814
+    sh[:, 0] = (torch.rand(count, 3, generator=g) - 0.5) / SH_C0
     return SplatScene(
         means=means.float(),
         quats=rotmat_to_quat(frame).float(),

@@ -7,10 +7,18 @@ A Gaussian's colour seen from a camera is ``max(SH(dir) + 0.5, 0)``, sRGB-encode
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import torch
 from torch import Tensor
 
+SH_COUNTS = (1, 4, 9, 16)
+"""K, the coefficients per channel, of each SH degree: ``SH_COUNTS[d] == (d + 1) ** 2``."""
+SH_DEGREES = MappingProxyType({k: degree for degree, k in enumerate(SH_COUNTS)})
+"""The SH degree of each coefficient count K (the inverse of ``SH_COUNTS``)."""
+
 SH_C0 = 0.28209479177387814
+"""Degree-0 SH constant: colour = SH_C0 * dc + 0.5."""
 SH_C1 = 0.4886025119029199
 SH_C2 = (
     1.0925484305920792,
@@ -35,7 +43,7 @@ def sh_basis(dirs: Tensor, k: int) -> Tensor:
 
     dirs: (..., 3) unit vectors; k: 1, 4, 9 or 16. Returns (..., k).
     """
-    if k not in (1, 4, 9, 16):
+    if k not in SH_COUNTS:
         raise ValueError(f"The number of SH coefficients must be 1, 4, 9 or 16, got {k}.")
     x, y, z = dirs.unbind(-1)
     terms = [torch.full_like(x, SH_C0)]

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .sh import SH_COUNTS
+
 
 def check_clip_range(
     near: float, far: float, owner: str = "Camera", names: tuple[str, str] = ("near", "far")
@@ -99,7 +101,7 @@ class SplatScene:
                 raise ValueError(f"SplatScene.{name} must be {shape}, got {tuple(tensor.shape)}.")
         if self.sh.ndim != 3 or self.sh.shape[0] != n or self.sh.shape[2] != 3:
             raise ValueError(f"SplatScene.sh must be ({n}, K, 3), got {tuple(self.sh.shape)}.")
-        if self.sh.shape[1] not in (1, 4, 9, 16):
+        if self.sh.shape[1] not in SH_COUNTS:
             raise ValueError(f"SplatScene.sh has K={self.sh.shape[1]}; K must be 1, 4, 9 or 16.")
         if self.parts is not None and tuple(self.parts.shape) != (n,):
             raise ValueError(f"SplatScene.parts must be ({n},), got {tuple(self.parts.shape)}.")

@@ -63,7 +63,7 @@ def anny_body():
 @pytest.fixture(scope="session")
 def avatar(anny_body):
     """A small starter avatar (2,000 Gaussians) on the default Anny body."""
-    from core.avatar.starter import make_starter_avatar
+    from core.deform.template import make_starter_avatar
 
     return make_starter_avatar(anny_body, count=2000, name="small")
 

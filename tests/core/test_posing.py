@@ -6,14 +6,16 @@ Blender's side of the same comparison (the evaluated body mesh against
 
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 
-from core.avatar.starter import make_starter_avatar
+from core.avatar.ply import read_ply
 from core.body.poses import parse_pose, rest_pose
+from core.deform import deform_gaussians
+from core.deform.template import make_starter_avatar
 from core.errors import LcaError
-from core.posing import linear_blend_skinning, posed_vertices, rigid_inverse
-from core.quaternion import axis_angle_to_rotmat
+from core.posing import export_avatar_ply, posed_vertices
 from core.rig import blender_bone_pose, build_rig, posed_bone_matrices, skin_canonical
 from tests.synthetic import tiny_avatar
 
@@ -70,27 +72,48 @@ def test_an_expression_at_the_rest_pose_is_the_body_models(anny_body, avatar):
     assert float((vertices - own).abs().max()) < EXACT
 
 
-def test_linear_blend_skinning_blends_the_bone_transforms():
-    vertices = torch.tensor([[[1.0, 0.0, 0.0], [0.0, 2.0, 0.0]]])
-    weights = torch.tensor([[1.0, 0.0], [0.5, 0.5]])
-    turn = torch.eye(4).repeat(1, 2, 1, 1)
-    turn[0, 1, :3, :3] = axis_angle_to_rotmat(torch.tensor([0.0, 0.0, torch.pi / 2]))
-    turn[0, 1, :3, 3] = torch.tensor([0.0, 0.0, 1.0])
-    skinned = linear_blend_skinning(vertices, weights, turn)
-    torch.testing.assert_close(skinned[0, 0], torch.tensor([1.0, 0.0, 0.0]))
-    # half of (0, 2, 0) and half of (-2, 0, 1)
-    torch.testing.assert_close(skinned[0, 1], torch.tensor([-1.0, 1.0, 0.5]))
-    with pytest.raises(ValueError, match="transforms"):
-        linear_blend_skinning(vertices, weights, turn[:, :1])
-
-
-def test_rigid_inverse():
-    m = torch.eye(4)
-    m[:3, :3] = axis_angle_to_rotmat(torch.tensor([0.3, -0.2, 0.5]))
-    m[:3, 3] = torch.tensor([1.0, 2.0, 3.0])
-    torch.testing.assert_close(rigid_inverse(m) @ m, torch.eye(4))
-
-
 def test_an_avatar_of_another_mesh_is_refused(anny_body):
     with pytest.raises(LcaError, match="own body model version"):
         posed_vertices(tiny_avatar(), anny_body, [rest_pose(anny_body)])
+
+
+# ----------------------------------------------------------------------------- PLY export
+
+
+def test_ply_rest_export_matches_deform(tmp_path):
+    avatar = tiny_avatar(n=30, sh_degree=2, seed=4)
+    export_avatar_ply(avatar, tmp_path / "rest.ply")
+    back = read_ply(tmp_path / "rest.ply")
+    world = deform_gaussians(avatar.canonical_vertices[None], avatar.faces, avatar.binding)
+    np.testing.assert_allclose(back.means, world.means[0].numpy(), atol=1e-6)
+    np.testing.assert_allclose(back.scales, world.scales[0].numpy(), rtol=1e-5)
+    opacities = torch.sigmoid(avatar.binding.opacity_logit).numpy()
+    np.testing.assert_allclose(back.opacities, opacities, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(back.sh, avatar.binding.sh.numpy())
+
+
+def test_ply_posed_export_differs_from_rest(tmp_path):
+    avatar = tiny_avatar(n=30, sh_degree=1, seed=5)
+    export_avatar_ply(avatar, tmp_path / "rest.ply")
+    moved = avatar.canonical_vertices * torch.tensor([1.0, 1.0, 1.5]) + torch.tensor([0, 0, 2.0])
+    export_avatar_ply(avatar, tmp_path / "posed.ply", vertices=moved)
+    rest, posed = read_ply(tmp_path / "rest.ply"), read_ply(tmp_path / "posed.ply")
+    assert np.abs(posed.means - rest.means).max() > 1.0
+    assert not np.allclose(posed.scales, rest.scales)
+    np.testing.assert_array_equal(posed.sh, rest.sh)
+
+
+def test_ply_posed_export_translation_moves_means_only(tmp_path):
+    avatar = tiny_avatar(n=30, seed=6)
+    shift = torch.tensor([0.5, -1.0, 2.0])
+    export_avatar_ply(avatar, tmp_path / "rest.ply")
+    export_avatar_ply(avatar, tmp_path / "shift.ply", vertices=avatar.canonical_vertices + shift)
+    rest, shifted = read_ply(tmp_path / "rest.ply"), read_ply(tmp_path / "shift.ply")
+    np.testing.assert_allclose(shifted.means - rest.means, shift.expand(30, 3).numpy(), atol=1e-5)
+    np.testing.assert_allclose(shifted.quats, rest.quats, atol=1e-6)
+
+
+def test_ply_export_refuses_a_wrong_vertex_shape(tmp_path):
+    with pytest.raises(ValueError, match="vertices"):
+        export_avatar_ply(tiny_avatar(), tmp_path / "a.ply", vertices=torch.zeros(5, 3))
+    assert list(tmp_path.iterdir()) == []

@@ -6,8 +6,9 @@ import math
 import pytest
 import torch
 
-from core.avatar.starter import make_starter_avatar
 from core.body.poses import parse_pose
+from core.deform._reference import _posed_bone_matrices
+from core.deform.template import make_starter_avatar
 from core.errors import LcaError
 from core.rig import (
     aimed_bone_axes,
@@ -89,6 +90,21 @@ def test_bone_pose_reproduces_the_body_models_bone_transforms(anny_body, rig):
     posed = posed_bone_matrices(rig, quaternions, location)
     expected = anny_body.forward(pose=pose.rotations[None], translation=translation[None])
     assert torch.allclose(posed, expected.bone_transforms[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("pose_name", ["arm-raise+finger-curl", "t-pose:0.5+jaw-open"])
+def test_posed_bone_matrices_match_the_bone_by_bone_twin(anny_body, rig, pose_name):
+    """Forward kinematics by depth level against the pose chain composed bone by bone."""
+    pose = parse_pose(anny_body, pose_name)
+    quaternions, location = blender_bone_pose(rig, pose.rotations, torch.tensor([0.1, 0, 0.2]))
+    quaternions.requires_grad_()
+    fast = posed_bone_matrices(rig, quaternions, location)
+    reference = _posed_bone_matrices(rig.bone_matrices, quaternions, location, rig.bone_parents)
+    torch.testing.assert_close(fast, reference, atol=2e-6, rtol=0)
+    cotangent = torch.randn(fast.shape, generator=torch.Generator().manual_seed(1))
+    (got,) = torch.autograd.grad(fast, quaternions, cotangent)
+    (expected,) = torch.autograd.grad(reference, quaternions, cotangent)
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
 
 
 def test_skinning_the_canonical_mesh_matches_the_body_model_within_millimetres(anny_body, rig):

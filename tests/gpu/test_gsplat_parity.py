@@ -36,7 +36,7 @@ from core.posing import avatar_scene
 from core.render import render
 from core.render.benchmark import body_camera, synthetic_body
 from core.render.camera import frame_points, intrinsics
-from core.render.sh import SH_C0
+from core.render.sh import SH_C0, SH_COUNTS
 from core.render.torch_backend import render_torch
 from core.render.types import Camera, RenderResult, SplatScene
 from tests.synthetic import tiny_avatar
@@ -87,7 +87,7 @@ def _random_scene(n: int, scale: tuple[float, float], sh_degree: int, seed: int,
     means = torch.cat((xy, 2 + 2 * torch.rand(n, 1, generator=g, dtype=F64)), dim=-1)
     quats = torch.randn(n, 4, generator=g, dtype=F64)
     lo, hi = scale
-    k = (sh_degree + 1) ** 2
+    k = SH_COUNTS[sh_degree]
     scene = SplatScene(
         means=means,
         quats=quats / quats.norm(dim=-1, keepdim=True),

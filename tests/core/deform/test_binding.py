@@ -5,6 +5,7 @@ import torch
 
 from core.avatar.avatar import GaussianBinding
 from core.deform import deform_gaussians, triangle_frames
+from core.deform._reference import _deform_gaussians
 from core.deform.frames import frame_components
 from core.quaternion import axis_angle_to_rotmat, quat_multiply, quat_to_rotmat, rotmat_to_quat
 
@@ -126,25 +127,6 @@ def test_unbatched_vertices_are_refused():
         deform_gaussians(vertices, faces, _binding())
 
 
-def _reference_deform(vertices, faces, b):
-    """The docstring's formulas written plainly, row by row: (means, rotation matrices, scales).
-
-    The twin of deform_gaussians (which computes component-major for speed); rotations are
-    compared as matrices, so the sign of a quaternion does not matter.
-    """
-    v0, v1, v2 = vertices[:, faces[b.triangle]].unbind(-2)  # (B, N, 3) each
-    e1, e2 = v1 - v0, v2 - v0
-    cross = torch.linalg.cross(e1, e2, dim=-1)
-    double_area = cross.norm(dim=-1, keepdim=True)
-    n = cross / (double_area + 1e-12)
-    t = e1 / (e1.norm(dim=-1, keepdim=True) + 1e-12)
-    R = torch.stack((t, torch.linalg.cross(n, t, dim=-1), n), dim=-1)  # (B, N, 3, 3)
-    s = torch.sqrt(double_area + 1e-12)
-    bary = b.barycentric
-    means = v0 + bary[:, 1:2] * e1 + bary[:, 2:3] * e2 + s * (R @ b.offset[..., None])[..., 0]
-    return means, R @ quat_to_rotmat(b.rotation), s * torch.exp(b.log_scale)
-
-
 def _random_binding(n, dtype=torch.float64, seed=3):
     """Random numbers everywhere, the stored rotation not unit, the barycentrics not summing to
     1 (as they may be while training)."""
@@ -171,7 +153,7 @@ def test_matches_the_reference_twin_in_values_and_gradients(batch):
     b = GaussianBinding(**{**b0.__dict__, **leaves})
     world = deform_gaussians(verts, faces, b)
     fast = (world.means, quat_to_rotmat(world.quats), world.scales)
-    reference = _reference_deform(verts, faces, b)
+    reference = _deform_gaussians(verts, faces, b)
     for got, expected in zip(fast, reference, strict=True):
         torch.testing.assert_close(got, expected, atol=1e-10, rtol=1e-10)
     cotangents = [torch.randn(x.shape, generator=g, dtype=x.dtype) for x in reference]

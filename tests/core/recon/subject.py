@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from core.avatar import Avatar
-from core.avatar.starter import make_starter_avatar
 from core.body.model import BodyModel
 from core.body.poses import Pose, preset_pose
+from core.deform.template import make_starter_avatar
 from core.posing import avatar_scene
 from core.recon import BodyLandmarks, Box, Perception, Photo
 from core.recon.fit_types import BodyFit, FittedView

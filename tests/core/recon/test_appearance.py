@@ -8,9 +8,10 @@ import math
 import pytest
 import torch
 
-from core.avatar.starter import SH_C0, make_starter_avatar
 from core.deform.binding import deform_gaussians
+from core.deform.template import make_starter_avatar
 from core.recon.appearance import fit_appearance, prepare_views, project_colours, view_psnr
+from core.render.sh import SH_C0
 from tests.core.recon.subject import dressed_avatar, subject_fit, subject_shape
 
 COUNT = 4000

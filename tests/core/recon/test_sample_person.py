@@ -36,7 +36,7 @@ def test_side_and_back_views_face_the_way_they_were_shot(photos):
 
 
 def test_clothes_and_hair_are_where_they_are_documented(anny_body):
-    from core.avatar.starter import SH_C0
+    from core.render.sh import SH_C0
 
     avatar = sample_avatar(anny_body, count=20_000)
     colour = avatar.binding.sh[:, 0] * SH_C0 + 0.5

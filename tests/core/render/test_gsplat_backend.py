@@ -24,6 +24,7 @@ from core.render.gsplat_backend import (
     load_rasterization,
     render_with,
 )
+from core.render.sh import SH_COUNTS
 from core.render.torch_backend import project, render_torch
 from core.render.types import Camera, SplatScene
 
@@ -122,7 +123,7 @@ def _random_scene(n: int, seed: int, sh_degree: int = 1, labels=(0, 1, 2, 3, 4))
     xy = 0.5 * (2 * torch.rand(n, 2, generator=g, dtype=f64) - 1)
     means = torch.cat((xy, 2 + 2 * torch.rand(n, 1, generator=g, dtype=f64)), dim=-1)
     quats = torch.randn(n, 4, generator=g, dtype=f64)
-    k = (sh_degree + 1) ** 2
+    k = SH_COUNTS[sh_degree]
     pick = torch.randint(0, len(labels), (n,), generator=g)
     return SplatScene(
         means=means,

@@ -1,9 +1,9 @@
 """The torch reference rasteriser against analytic footprints and a per-Gaussian twin.
 
-``_reference_render`` is a deliberately naive twin: no tiles, no chunks, a Python loop over the
-depth-sorted Gaussians with every pixel at once, written straight from gsplat's kernels
-(fully_fused_projection + rasterize_to_pixels). The fast path must match it in values and
-gradients.
+``core.render._reference._render`` is a deliberately naive twin: no tiles, no chunks, a
+Python loop over the depth-sorted Gaussians with every pixel at once, written straight from
+gsplat's kernels (fully_fused_projection + rasterize_to_pixels). The fast path must match it
+in values and gradients.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from core.quaternion import axis_angle_to_rotmat, quat_to_rotmat, rotmat_to_quat
+from core.quaternion import axis_angle_to_rotmat, rotmat_to_quat
+from core.render._reference import _render
 from core.render.camera import intrinsics, look_at
-from core.render.sh import sh_colors
+from core.render.sh import SH_C0, SH_COUNTS
 from core.render.torch_backend import render_torch
 from core.render.types import Camera, RenderResult, SplatScene
 
@@ -50,7 +51,7 @@ def _random_scene(
         dim=-1,
     )
     quats = torch.randn(n, 4, generator=g, dtype=torch.float64)
-    k = (sh_degree + 1) ** 2
+    k = SH_COUNTS[sh_degree]
     return SplatScene(
         means=means.to(dtype),
         quats=(quats / quats.norm(dim=-1, keepdim=True)).to(dtype),
@@ -66,82 +67,6 @@ def _with(scene: SplatScene, **changes) -> SplatScene:
     fields.update(sh=scene.sh, parts=scene.parts)
     fields.update(changes)
     return SplatScene(**fields)
-
-
-def _reference_render(scene: SplatScene, camera: Camera, background: torch.Tensor):
-    """(rgb, alpha, depth, normal, part) by compositing one Gaussian at a time, all pixels."""
-    dtype = scene.means.dtype
-    W, t = camera.world_to_camera[:3, :3].to(dtype), camera.world_to_camera[:3, 3].to(dtype)
-    fx, fy, cx, cy = (float(camera.K[i, j]) for i, j in ((0, 0), (1, 1), (0, 2), (1, 2)))
-    w, h = camera.width, camera.height
-    R = quat_to_rotmat(scene.quats)
-    cov3 = R @ torch.diag_embed(scene.scales**2) @ R.transpose(1, 2)
-    mc = scene.means @ W.T + t
-    cov_c = W @ cov3 @ W.T
-    x, y, z = mc.unbind(-1)
-    lim_x = (cx / fx + 0.3 * 0.5 * w / fx, (w - cx) / fx + 0.3 * 0.5 * w / fx)
-    lim_y = (cy / fy + 0.3 * 0.5 * h / fy, (h - cy) / fy + 0.3 * 0.5 * h / fy)
-    tx = z * torch.clamp(x / z, -lim_x[0], lim_x[1])
-    ty = z * torch.clamp(y / z, -lim_y[0], lim_y[1])
-    zero = torch.zeros_like(z)
-    J = torch.stack((fx / z, zero, -fx * tx / z**2, zero, fy / z, -fy * ty / z**2), -1)
-    J = J.view(-1, 2, 3)
-    cov2 = J @ cov_c @ J.transpose(1, 2) + 0.3 * torch.eye(2, dtype=dtype)
-    conic = torch.linalg.inv(cov2)
-    mean2 = torch.stack((fx * x / z + cx, fy * y / z + cy), -1)
-    cam_pos = camera.position.to(dtype)
-    colors = sh_colors(scene.sh, scene.means, cam_pos)
-    shortest = scene.scales.detach().argmin(-1)
-    normal = R[torch.arange(scene.count), :, shortest]
-    normal = torch.where(
-        ((cam_pos - scene.means) * normal).sum(-1, keepdim=True) < 0, -normal, normal
-    )
-    ys, xs = torch.meshgrid(
-        torch.arange(h, dtype=dtype), torch.arange(w, dtype=dtype), indexing="ij"
-    )
-    pix = torch.stack((xs.flatten(), ys.flatten()), -1) + 0.5
-    T = torch.ones(h * w, dtype=dtype)
-    done = torch.zeros(h * w, dtype=torch.bool)
-    acc = torch.zeros(h * w, 7, dtype=dtype)
-    best_w = torch.zeros(h * w, dtype=dtype)
-    part = torch.full((h * w,), -1, dtype=torch.int64)
-    for g in torch.argsort(z).tolist():
-        if (
-            not camera.near <= float(z[g].detach()) <= camera.far
-            or float(scene.opacities[g].detach()) < 1 / 255
-        ):
-            continue
-        d = pix - mean2[g]
-        a, b, c = conic[g, 0, 0], conic[g, 0, 1], conic[g, 1, 1]
-        sigma = 0.5 * (a * d[:, 0] ** 2 + c * d[:, 1] ** 2) + b * d[:, 0] * d[:, 1]
-        alpha = torch.clamp(scene.opacities[g] * torch.exp(-sigma), max=0.999)
-        skip = (sigma < 0) | (alpha < 1 / 255) | done
-        next_T = T * (1 - alpha)
-        stop = ~skip & (next_T <= 1e-4)
-        done = done | stop
-        use = ~skip & ~stop
-        weight = torch.where(use, alpha * T, 0.0)
-        feat = torch.cat((colors[g], z[g, None], normal[g]))
-        acc = acc + weight[:, None] * feat
-        T = torch.where(use, next_T, T)
-        better = weight.detach() > best_w
-        best_w = torch.where(better, weight.detach(), best_w)
-        if scene.parts is not None:
-            part = torch.where(better, scene.parts[g], part)
-    alpha = 1 - T
-    hit = alpha > 0
-    rgb = acc[:, :3] + T[:, None] * background
-    depth = torch.where(hit, acc[:, 3] / torch.where(hit, alpha, 1.0), 0.0)
-    n = acc[:, 4:]
-    norm = n.norm(dim=-1, keepdim=True)
-    normal_img = torch.where(norm > 0, n / torch.where(norm > 0, norm, 1.0), 0.0)
-    return (
-        rgb.view(h, w, 3),
-        alpha.view(h, w),
-        depth.view(h, w),
-        normal_img.view(h, w, 3),
-        part.view(h, w),
-    )
 
 
 def _assert_matches_reference(result: RenderResult, reference, atol: float) -> None:
@@ -160,7 +85,7 @@ def test_matches_reference_twin(tile_size):
     camera = _camera(40, 30)
     background = torch.tensor([0.1, 0.2, 0.3], dtype=torch.float64)
     result = render_torch(scene, camera, background, tile_size=tile_size)
-    _assert_matches_reference(result, _reference_render(scene, camera, background), 1e-9)
+    _assert_matches_reference(result, _render(scene, camera, background), 1e-9)
     assert result.alpha.max() > 0.9 and result.alpha.min() == 0  # covers both cases
 
 
@@ -176,7 +101,7 @@ def test_centres_off_screen_match_reference():
     assert (ratio > 1.3).sum() > 10  # many centres beyond the clamp
     background = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)
     result = render_torch(scene, camera, background)
-    _assert_matches_reference(result, _reference_render(scene, camera, background), 1e-9)
+    _assert_matches_reference(result, _render(scene, camera, background), 1e-9)
     assert float(result.alpha.min()) > 0.1
 
 
@@ -188,7 +113,7 @@ def test_stop_rule_and_opaque_stack_match_reference():
     camera = _camera(24, 24)
     background = torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64)
     result = render_torch(scene, camera, background, tile_size=8)
-    _assert_matches_reference(result, _reference_render(scene, camera, background), 1e-9)
+    _assert_matches_reference(result, _render(scene, camera, background), 1e-9)
     assert result.alpha.max() > 0.999
 
 
@@ -261,12 +186,12 @@ def _two_gaussians(z_red: float, z_blue: float, red_first: bool = True, offset: 
     """A red and a blue Gaussian in front of the camera; parts 5 (red) and 7 (blue)."""
     red = (
         torch.tensor([0.0, 0.0, z_red]),
-        torch.tensor([0.5, -0.5, -0.5]) / 0.28209479177387814,
+        torch.tensor([0.5, -0.5, -0.5]) / SH_C0,
         5,
     )
     blue = (
         torch.tensor([offset, 0.0, z_blue]),
-        torch.tensor([-0.5, -0.5, 0.5]) / 0.28209479177387814,
+        torch.tensor([-0.5, -0.5, 0.5]) / SH_C0,
         7,
     )
     pair = (red, blue) if red_first else (blue, red)
@@ -392,7 +317,7 @@ def test_gradients_match_reference_twin():
     fast = grads(
         lambda s: (lambda r: (r.rgb, r.alpha, r.depth, r.normal))(render_torch(s, camera, bg, 8))
     )
-    ref = grads(lambda s: _reference_render(s, camera, bg)[:4])
+    ref = grads(lambda s: _render(s, camera, bg)[:4])
     for name, a, b in zip(names, fast, ref, strict=True):
         assert a.abs().max() > 0, name
         torch.testing.assert_close(a, b, atol=1e-8, rtol=1e-6, msg=name)
@@ -486,7 +411,7 @@ def test_gradients_through_the_stop_rule_match_reference_twin():
     assert float(fast.alpha.detach().max()) > 0.9998  # T < 2e-4: these pixels stopped
     fast_grads = torch.autograd.grad(fast.rgb.sum() + fast.depth.sum(), list(leaves.values()))
     leaves = {k: getattr(scene, k).clone().requires_grad_(True) for k in names}
-    ref = _reference_render(_with(scene, **leaves), camera, bg)
+    ref = _render(_with(scene, **leaves), camera, bg)
     ref_grads = torch.autograd.grad(ref[0].sum() + ref[2].sum(), list(leaves.values()))
     for name, a, b in zip(names, fast_grads, ref_grads, strict=True):
         torch.testing.assert_close(a, b, atol=1e-8, rtol=1e-6, msg=name)

@@ -1,4 +1,6 @@
-"""A starter avatar made from the body model alone (until photo reconstruction exists).
+"""The template avatar: Gaussians seeded on the body model alone (the starter avatar).
+
+Photo reconstruction and the LCA network start from it.
 
 Gaussians are seeded on the canonical body surface, area-weighted, as flat discs in each
 triangle's tangent plane. Anny ships no skin texture, so the colour is a clean neutral skin
@@ -14,12 +16,10 @@ import math
 import torch
 from torch import Tensor
 
+from ..avatar.avatar import Avatar, BodyIdentity, GaussianBinding
 from ..body.model import BodyModel
-from ..deform.frames import triangle_frames
-from .avatar import Avatar, BodyIdentity, GaussianBinding
-
-SH_C0 = 0.28209479177387814
-"""Degree-0 SH constant: colour = SH_C0 * dc + 0.5."""
+from ..render.sh import SH_C0
+from .frames import triangle_frames
 
 SKIN = (0.86, 0.67, 0.56)
 SCLERA = (0.93, 0.92, 0.90)

@@ -14,9 +14,9 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from .errors import LcaError
-from .render.camera import frame_points
-from .render.types import Camera
+from ..errors import LcaError
+from .camera import frame_points
+from .types import Camera
 
 NAMED_AZIMUTHS = {"front": 0.0, "three-quarter": 35.0, "left": 90.0, "back": 180.0, "right": -90.0}
 CLOSE_UPS = {"face": ("head", "neck", "eyes"), "hand.L": ("hand.L",), "hand.R": ("hand.R",)}

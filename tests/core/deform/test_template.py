@@ -1,8 +1,9 @@
 import pytest
 import torch
 
-from core.avatar.starter import SH_C0, make_starter_avatar, sample_surface
 from core.deform.frames import triangle_frames
+from core.deform.template import make_starter_avatar, sample_surface
+from core.render.sh import SH_C0
 
 
 @pytest.fixture(scope="module")

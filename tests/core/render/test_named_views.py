@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from core.errors import LcaError
-from core.views import camera_for, parse_size
+from core.render.named_views import camera_for, parse_size
 
 PARTS = ("torso", "head")
 
