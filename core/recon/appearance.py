@@ -56,11 +56,12 @@ from ..body.model import BodyModel
 from ..body.poses import stack_poses
 from ..deform.binding import deform_gaussians
 from ..deform.frames import triangle_frames
+from ..progress import Progress, no_progress
 from ..render import render
 from ..render.scene import splat_scene
 from ..render.types import Camera, RenderResult
 from .fill import fill_on_mesh
-from .fit_types import BodyFit, FittedView, Progress, no_progress
+from .fit_types import BodyFit, FittedView
 from .losses import masked_psnr, ssim
 
 RENDER_SIZE = 512
