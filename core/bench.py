@@ -5,12 +5,12 @@ Each figure is the median of ``--repeats`` timed runs after one untimed warm-up 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import platform
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import torch
@@ -144,6 +144,7 @@ def bench_create(
     """Seconds per stage of `lca create` on one photo (default: the sample person)."""
     from pathlib import Path
 
+    from .create_settings import CreateSettings
     from .recon.create import create_avatar, resolve_device
 
     target = resolve_device(device)
@@ -156,7 +157,7 @@ def bench_create(
     goal = CREATE_TARGET_S[target.type]
     for quality in qualities:
         runs = [
-            create_avatar([Path(photo)], quality=quality, device=device)
+            create_avatar([Path(photo)], CreateSettings(quality=quality, device=device))
             for _ in range(max(repeats, 1))
         ]
         stages = {
@@ -172,25 +173,47 @@ def bench_create(
         print(f"{line}; self view {psnr:.1f} dB; median of {len(runs)} on {Path(photo).name}")
 
 
-def run(args: argparse.Namespace) -> int:
+BENCHMARKS = ("deform", "render", "io", "create")
+"""What `lca bench` measures here (`lca bench blender` runs in Blender, lca_addon/benchmark.py)."""
+
+
+@dataclass(frozen=True)
+class BenchRequest:
+    """One `lca bench` run. what: one of BENCHMARKS; counts: Gaussian counts; sizes:
+    WIDTHxHEIGHT of render; repeats: timed runs; backend: render's backend; qualities: create's
+    qualities; photo: create's photo (None: the sample person); device: create's device. An
+    empty tuple or None takes the benchmark's default (in :func:`run`)."""
+
+    what: str
+    counts: tuple[int, ...] = ()
+    sizes: tuple[str, ...] = ()
+    repeats: int | None = None
+    backend: str = "torch"
+    qualities: tuple[str, ...] = ()
+    photo: str | None = None
+    device: str = "auto"
+
+
+def run(request: BenchRequest) -> int:
+    """Print the machine, then the figures of ``request``; returns 0."""
     print(f"machine: {machine()}")
-    if args.what == "deform":
-        bench_deform(args.count or [100_000, 200_000], args.repeats or 5)
-    elif args.what == "render":
+    if request.what == "deform":
+        bench_deform(list(request.counts) or [100_000, 200_000], request.repeats or 5)
+    elif request.what == "render":
         bench_render(
-            args.count or [100_000, 200_000],
-            args.size or ["512x512", "1920x1080"],
-            args.repeats or 5,
-            args.backend,
+            list(request.counts) or [100_000, 200_000],
+            list(request.sizes) or ["512x512", "1920x1080"],
+            request.repeats or 5,
+            request.backend,
         )
-    elif args.what == "create":
+    elif request.what == "create":
         bench_create(
-            args.quality or ["draft", "standard"],
-            args.photo,
-            args.repeats or 1,
-            args.device,
+            list(request.qualities) or ["draft", "standard"],
+            request.photo,
+            request.repeats or 1,
+            request.device,
             "out/bench",
         )
     else:
-        bench_io(args.count or [200_000], args.repeats or 5)
+        bench_io(list(request.counts) or [200_000], request.repeats or 5)
     return 0

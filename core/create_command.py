@@ -1,7 +1,8 @@
 """What ``lca create`` and ``blender -c lca create`` (``lca blender create``) share: their
 options, the output check, torch's thread count for the job, and the preview image.
 
-Both parsers declare the create options with :func:`add_create_options`, and both commands
+Both parsers declare the create options with :func:`add_create_options` and read them back
+as one ``core.create_settings.CreateSettings`` (``CreateSettings.from_args``); both commands
 write NAME.preview.png (:func:`preview_path`: the avatar from the front, :func:`render_preview`,
 saved with ``core.images.save_image``) next to NAME.lca.
 Importing this module imports neither torch nor the renderer, so Blender can build its
@@ -17,18 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .commands.options import add_threads_option
+from .create_settings import DEVICES, QUALITIES, check_threads
 from .errors import LcaError
 
 if TYPE_CHECKING:
     from PIL import Image
 
     from .avatar.avatar import Avatar
-
-QUALITIES = ("draft", "standard", "high")
-"""The keys of ``core.recon.create.QUALITIES`` (a test checks that they agree)."""
-
-DEVICES = ("auto", "cpu", "cuda")
-"""``core.recon.create.DEVICES``."""
 
 PREVIEW_SIZE = (512, 768)
 """Width and height of NAME.preview.png, in pixels."""
@@ -40,7 +37,8 @@ PREVIEW_BACKGROUND = (1.0, 1.0, 1.0)
 def add_create_options(parser: argparse.ArgumentParser) -> None:
     """Add the create command's photos and options (the same in both commands) to ``parser``:
     PHOTO..., -o/--output, --quality, --device, --seed, --person, --allow-partial,
-    --allow-mixed and --threads."""
+    --allow-mixed and --threads (the fields of ``CreateSettings`` but method and checkpoint,
+    which no command offers yet)."""
     parser.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the person")
     parser.add_argument("-o", "--output", required=True, help="the .lca file to write")
     parser.add_argument(
@@ -64,22 +62,7 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="use photos that seem to show different people (or clothes) anyway",
     )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        help="CPU threads for torch (default: torch's choice, one per core); on a machine "
-        "busy with other work, 1 is often much faster",
-    )
-
-
-CREATE_SETTINGS = ("quality", "device", "seed", "person", "allow_partial", "allow_mixed")
-"""The options both commands hand to ``core.recon.create.create_avatar`` as they are."""
-
-
-def create_settings(source: object) -> dict:
-    """``create_avatar``'s keyword arguments of CREATE_SETTINGS, read from ``source`` (the
-    parsed arguments of either command, or the Blender job's options)."""
-    return {name: getattr(source, name) for name in CREATE_SETTINGS}
+    add_threads_option(parser)
 
 
 def named(avatar: Avatar, name: str) -> Avatar:
@@ -93,12 +76,6 @@ def check_output(output: Path) -> None:
         raise LcaError(f"The output '{output}' must be a .lca file, such as me.lca.")
     if output.is_dir():
         raise LcaError(f"The output '{output}' is a folder; give a file name such as me.lca.")
-
-
-def check_threads(threads: int | None) -> None:
-    """Refuse a thread count below 1 (None: torch's choice)."""
-    if threads is not None and threads < 1:
-        raise LcaError(f"--threads must be 1 or more, not {threads}.")
 
 
 @contextlib.contextmanager
@@ -125,8 +102,8 @@ def preview_path(output: Path) -> Path:
 
 
 def render_preview(avatar: Avatar) -> Image.Image:
-    """The avatar in its canonical pose, seen from the front (``core.views``' "front"
-    framing) on a white background, as an 8-bit RGBA image of PREVIEW_SIZE."""
+    """The avatar in its canonical pose, seen from the front (the "front" framing of
+    ``core.render.named_views``) on a white background, as an 8-bit RGBA image of PREVIEW_SIZE."""
     from .images import rgba_image
     from .posing import avatar_scene
     from .render import render

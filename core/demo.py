@@ -28,10 +28,11 @@ from .avatar.avatar import Avatar
 from .avatar.lca_file import load_lca, save_lca
 from .body.model import BodyModel
 from .body.poses import Pose, parse_pose, preset_pose, rest_pose
+from .create_settings import CreateSettings
 from .fileio import ensure_writable_dir
 from .images import rgb_image, save_gif, save_image
 from .posing import avatar_scene, export_avatar_ply, posed_vertices
-from .recon.fit_types import Progress, no_progress
+from .progress import Progress, no_progress
 from .render import render
 from .render.named_views import camera_for
 
@@ -39,6 +40,8 @@ BACKGROUND = (0.16, 0.17, 0.19)
 POSED = "arm-raise+finger-curl+smile"
 """The pose of the posed stills."""
 POSED_VIEWS = ("front", "three-quarter", "face", "hand.L")
+DEFAULT_SETTINGS = CreateSettings(quality="draft")
+"""`lca demo` creates at draft quality (about a minute on a CPU) unless told otherwise."""
 
 
 @dataclass(frozen=True)
@@ -181,13 +184,13 @@ def _animation(
 def run_demo(
     out_dir: Path,
     photo: Path | None = None,
-    quality: str = "draft",
+    settings: CreateSettings = DEFAULT_SETTINGS,
     frames: int = 24,
     size: int = 512,
-    seed: int = 0,
     progress: Progress = no_progress,
 ) -> DemoResult:
-    """Create an avatar from ``photo`` (default: the sample person) and render it posed."""
+    """Create an avatar from ``photo`` (default: the sample person) with ``settings`` and
+    render it posed: ``frames`` animation frames, full-body images ``size`` pixels square."""
     from .body.anny_body import AnnyBody
     from .recon.create import create_avatar
 
@@ -198,7 +201,7 @@ def run_demo(
         progress("sample photo", 0.0)
         photo = default_photo(body, out_dir)
         progress("sample photo", 1.0)
-    created = create_avatar([Path(photo)], quality=quality, seed=seed, progress=progress)
+    created = create_avatar([Path(photo)], settings, progress=progress)
     lca_path, ply_path = out_dir / "avatar.lca", out_dir / "avatar.ply"
     save_lca(created.avatar, lca_path)
     export_avatar_ply(created.avatar, ply_path)

@@ -13,6 +13,8 @@
 - ``jobs.py``: background jobs for operators (worker thread, modal progress, Esc, one undo);
 - ``commands.py``: ``blender -c lca create|import|render``; ``bpy_module.py`` runs them for
   ``lca blender`` (the bpy module), enabling the extension from the checkout;
+  ``blender_command.py`` is ``lca blender`` itself, the entry point through which the
+  ``lca`` command finds it (imported as the top-level package lca_addon, never by Blender);
 - ``benchmark.py``: the live link's per-frame cost (``lca bench blender``);
 - ``dependencies.py``: which packages beyond Blender are needed, said in one sentence;
 - ``preferences.py``: the dependency check and Install Dependencies (``pip_install.py``: pip

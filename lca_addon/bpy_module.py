@@ -1,7 +1,8 @@
 """``lca blender ...``: the extension's command-line commands run with the bpy module.
 
-The bpy module cannot run ``blender -c``, so ``core/cli.py`` loads this file (by its path: it
-is not part of the running extension) and calls :func:`run_command`, which
+The bpy module cannot run ``blender -c``, so ``lca blender`` (``blender_command.py``, imported
+as the top-level package lca_addon, not as the running extension) calls :func:`run_command`,
+which
 
 1. imports bpy (Blender as a Python module);
 2. enables the extension from the checkout, as a developer would: a temporary extension

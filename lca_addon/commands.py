@@ -1,9 +1,9 @@
 """Command-line commands: ``blender -c lca create|import|render ...``, and ``lca blender ...``.
 
 Registration adds :func:`command` with ``bpy.utils.register_cli_command("lca", ...)``; the
-``lca blender`` command of ``core/cli.py`` runs the very same :func:`run` with the bpy module
-(which cannot run ``blender -c``), after enabling this extension from the checkout
-(``bpy_module.py``).
+``lca blender`` command (``blender_command.py``, the entry point ``lca`` finds) runs the very
+same :func:`run` with the bpy module (which cannot run ``blender -c``), after enabling this
+extension from the checkout (``bpy_module.py``).
 
 - ``import AVATAR.lca --blend FILE.blend``: adds the avatar to FILE.blend, or makes a new
   .blend when FILE.blend does not exist yet: the avatar, a camera framing it from the front
@@ -14,7 +14,7 @@ Registration adds :func:`command` with ``bpy.utils.register_cli_command("lca", .
   and NAME.preview.png (the same preview ``lca create`` writes), and with ``--blend`` adds the
   avatar to FILE.blend as ``import`` does (a new file gets the camera and the engine). Without
   ``--blend`` the avatar is built in the current file only. Its options are ``lca create``'s,
-  declared once in ``core/create_command.py``.
+  declared once in ``core/create_command.py`` and read back as one ``CreateSettings``.
 - ``render FILE.blend --out DIR``: renders the file's frame range (or ``--frames A..B``, or
   ``--frame N``) with the LCA Gaussian engine to ``DIR/frame_####.exr``, multilayer EXR with
   32-bit float passes (Combined, Depth, Normal, BodyPart); ``--size`` overrides the
@@ -30,7 +30,8 @@ from pathlib import Path
 
 import bpy
 
-from ..core.create_command import add_create_options, create_settings, preview_path
+from ..core.create_command import add_create_options, preview_path
+from ..core.create_settings import CreateSettings
 from ..core.errors import LcaError
 from .render_engine import ENGINE_ID
 
@@ -127,8 +128,7 @@ def cmd_create(args: argparse.Namespace) -> int:
     options = CreateOptions(
         photos=tuple(Path(p).resolve() for p in args.photos),
         output=output,
-        **create_settings(args),
-        threads=args.threads,
+        settings=CreateSettings.from_args(args),
         preview=preview_path(output),
     )
     check_options(options)

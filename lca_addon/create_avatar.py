@@ -1,12 +1,14 @@
 """Create Avatar from Photos: photos of one person -> a rigged Gaussian avatar in the scene.
 
 The operator is thin: a file browser picks the photos (``files`` + ``directory``), its
-options become a :class:`CreateOptions`, and :func:`create_job` makes the background job
+options become a :class:`CreateOptions` (the photos, the output and one
+``core.create_settings.CreateSettings``), and :func:`create_job` makes the background job
 (``jobs.py``):
 
 - work (worker thread, no bpy): ``core.recon.create.create_avatar`` (with torch's thread
-  count of ``threads`` for the job only), then the rig, the `.lca` bytes and, when asked, the
-  preview image (``core.create_command.render_preview``, as ``lca create`` renders it);
+  count of the settings' ``threads`` for the job only), then the rig, the `.lca` bytes and,
+  when asked, the preview image (``core.create_command.render_preview``, as ``lca create``
+  renders it);
 - apply (main thread, one undoable step): the `.lca` file (and the preview) and the scene,
   built exactly as the import builds it (``import_avatar.build_imported_avatar``). The files
   are written under temporary names and renamed only once the scene is built, so a cancelled
@@ -24,14 +26,8 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
-from ..core.create_command import (
-    check_output,
-    check_threads,
-    create_settings,
-    named,
-    render_preview,
-    torch_threads,
-)
+from ..core.create_command import check_output, named, render_preview, torch_threads
+from ..core.create_settings import CreateSettings
 from ..core.errors import LcaError, OutputError
 from .dependencies import missing_dependency, missing_photo_dependency
 from .jobs import Done, Job, JobOperator
@@ -51,20 +47,13 @@ TITLE = "Creating avatar"
 
 @dataclass(frozen=True)
 class CreateOptions:
-    """photos: one or more photos of one person; output: the .lca file to write; threads:
-    torch's CPU threads during the job (None: torch's choice); preview: where to write the
-    front-view PNG that ``lca create`` writes (None: no preview); the rest as in
-    ``core.recon.create.create_avatar``."""
+    """photos: one or more photos of one person; output: the .lca file to write; settings:
+    how to create it (its threads: torch's CPU threads during the job only); preview: where
+    to write the front-view PNG that ``lca create`` writes (None: no preview)."""
 
     photos: tuple[Path, ...]
     output: Path
-    quality: str = "standard"
-    device: str = "auto"
-    seed: int = 0
-    person: int | None = None
-    allow_partial: bool = False
-    allow_mixed: bool = False
-    threads: int | None = None
+    settings: CreateSettings = CreateSettings()
     preview: Path | None = None
 
 
@@ -95,7 +84,6 @@ def check_options(options: CreateOptions) -> None:
         raise LcaError("No photos were chosen; select one or more photos of the person.")
     output = options.output
     check_output(output)
-    check_threads(options.threads)
     if not output.parent.is_dir():
         raise OutputError(f"The folder of '{output}' does not exist; create it or choose another.")
 
@@ -108,10 +96,8 @@ def create_job(options: CreateOptions) -> Job:
         from ..core.recon.create import create_avatar
         from .import_avatar import avatar_rig
 
-        with torch_threads(options.threads):
-            result = create_avatar(
-                list(options.photos), **create_settings(options), progress=progress
-            )
+        with torch_threads(options.settings.threads):
+            result = create_avatar(list(options.photos), options.settings, progress=progress)
             progress("rig", 0.0)
             avatar = named(result.avatar, options.output.stem)
             rig = avatar_rig(avatar)
@@ -218,9 +204,7 @@ class LCA_OT_create_avatar(JobOperator, bpy.types.Operator):
         folder = Path(bpy.path.abspath(self.directory))
         photos = tuple(folder / item.name for item in self.files if item.name)
         output = Path(bpy.path.abspath(self.output)) if self.output else default_output(photos)
-        options = CreateOptions(
-            photos=photos,
-            output=output,
+        settings = CreateSettings(
             quality=self.quality,
             device=self.device,
             seed=self.seed,
@@ -229,5 +213,6 @@ class LCA_OT_create_avatar(JobOperator, bpy.types.Operator):
             allow_mixed=self.allow_mixed,
             threads=self.threads or None,
         )
+        options = CreateOptions(photos=photos, output=output, settings=settings)
         check_options(options)
         return create_job(options)

@@ -4,7 +4,7 @@ to cancel, the result applied in one undoable step.
 A :class:`Job` is two functions:
 
 - ``work(progress)`` runs in a worker thread and must never touch bpy (core calls, reading
-  files); it calls ``progress(stage, fraction)`` now and then (``core.recon.fit_types.Progress``);
+  files); it calls ``progress(stage, fraction)`` now and then (``core.progress.Progress``);
 - ``apply(context, result)`` runs on the main thread, once, when the work has succeeded: it
   writes the result into the scene in one step and returns a :class:`Done` to report.
 
@@ -37,14 +37,13 @@ from typing import Any
 import bpy
 
 from ..core.errors import LcaError
+from ..core.progress import Progress
 
 POLL_SECONDS = 0.1
 """How often the modal operator looks at the worker's progress."""
 
 CANCEL_EVENTS = frozenset({"ESC", "RIGHTMOUSE"})
 """Events that cancel a running job."""
-
-Progress = Callable[[str, float], None]
 
 
 class JobCancelled(Exception):
@@ -141,11 +140,8 @@ def run_job(context: bpy.types.Context, job: Job) -> Done:
     propagate (the command line reports them)."""
     from ..core.progress import StageLine
 
-    line = StageLine()
-    try:
-        result = job.work(line)
-    finally:
-        line.close()
+    with StageLine() as progress:
+        result = job.work(progress)
     return job.apply(context, result)
 
 

@@ -38,13 +38,23 @@ def test_entry_point_defines_register_and_unregister():
     assert {"register", "unregister"} <= functions
 
 
-def test_core_never_imports_bpy():
+def _core_imports():
+    """(file, imported module name) of every import in core/, absolute or relative."""
     for path in (ROOT / "core").rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            names = []
             if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
+                yield from ((path, a.name) for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            assert not any(n == "bpy" or n.startswith("bpy.") for n in names), path
+                yield path, node.module
+
+
+def test_core_never_imports_bpy():
+    for path, name in _core_imports():
+        assert not (name == "bpy" or name.startswith("bpy.")), path
+
+
+def test_core_never_imports_lca_addon():
+    """``lca blender`` is found through an entry point (core/commands/blender.py)."""
+    for path, name in _core_imports():
+        assert "lca_addon" not in name.split("."), path

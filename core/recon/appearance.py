@@ -57,11 +57,12 @@ from ..deform.binding import deform_gaussians
 from ..deform.frames import triangle_frames
 from ..deform.template import make_starter_avatar
 from ..posing import splat_scene
+from ..progress import Progress, no_progress
 from ..render import render
 from ..render.sh import SH_C0
 from ..render.types import Camera, RenderResult
 from .fill import fill_on_mesh
-from .fit_types import BodyFit, FittedView, Progress, no_progress
+from .fit_types import BodyFit, FittedView
 from .losses import masked_psnr, ssim
 
 RENDER_SIZE = 512

@@ -31,10 +31,11 @@ from torch import Tensor
 from ..body.model import BodyModel
 from ..body.poses import Pose
 from ..errors import LcaError
+from ..progress import Progress, no_progress
 from ..quaternion import axis_angle_to_rotmat, rotmat_to_quat
 from ..render.camera import intrinsics
 from ..render.types import Camera
-from .fit_types import BodyFit, FittedView, Progress, no_progress
+from .fit_types import BodyFit, FittedView
 from .landmark_map import AnnyLandmarks, anny_landmarks
 from .perception import Perception
 

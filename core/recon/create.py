@@ -1,5 +1,10 @@
 """Photos -> avatar: the whole "create" job, stage by stage.
 
+:func:`create_avatar` runs STAGES in order over one :class:`CreateState`, each a small
+function that reads what earlier stages left in the state and adds its own part; each is
+timed into :class:`StageSeconds` under its name. A new stage (a network's feedforward
+prediction) slots into STAGES where it belongs, before "appearance".
+
 Stages (each is timed and reports progress, under the names in quotes):
 1. "load": read the photos (:func:`core.recon.load_photo`).
 2. "perceive": find the one person in each (:func:`core.recon.perceive`).
@@ -20,18 +25,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ..avatar.avatar import Avatar
 from ..body.model import BodyModel
+from ..create_settings import DEVICES, CreateSettings
 from ..errors import LcaError
+from ..progress import Progress, no_progress
 from .appearance import fit_appearance, prepare_views, view_psnr
 from .errors import BackViewOnlyError, DifferentPeopleError
-from .fit_types import BodyFit, Progress, no_progress
-from .images import load_photo
+from .fit_types import BodyFit
+from .images import Photo, load_photo
 from .perception import Perception, perceive, seen_from_behind
 
 
@@ -52,10 +60,13 @@ QUALITIES = {
     "standard": Quality(count=50_000, appearance_steps=250, body_steps=300, size=512),
     "high": Quality(count=120_000, appearance_steps=800, body_steps=600, size=768),
 }
-"""Presets. One photo on a 2-core CPU (one thread, docs/recon.md): draft about 50 s,
-standard about 3.5 minutes, high about 22 minutes, nearly all of it appearance fitting."""
+"""Presets, by the names of ``core.create_settings.QUALITIES``. One photo on a 2-core CPU (one
+thread, docs/recon.md): draft about 50 s, standard about 3.5 minutes, high about 22 minutes,
+nearly all of it appearance fitting."""
 
-DEVICES = ("auto", "cpu", "cuda")
+
+DEFAULT_SETTINGS = CreateSettings()
+"""`lca create` and the Blender job create at standard quality unless told otherwise."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +88,10 @@ class StageSeconds:
 class CreateResult:
     """avatar: the avatar in canonical pose; fit: the body fit it was made on; seconds: time
     per stage; psnr: (one per photo) dB of the avatar against the photo inside the person
-    mask; notes: sentences for the user (e.g. photos that seem to show different people)."""
+    mask; notes: sentences for the user from stages that go on in a lesser way instead of
+    failing (such as a fallback where an optional part is missing). None of today's stages
+    writes one (photos that seem to show different people are refused, not noted), so notes
+    is empty for now; both commands and the Blender job show any there are."""
 
     avatar: Avatar
     fit: BodyFit
@@ -135,103 +149,164 @@ def _check_same_person(
         )
 
 
-def create_avatar(
-    photo_paths: list[Path],
-    *,
-    quality: str = "standard",
-    device: str = "auto",
-    seed: int = 0,
-    person: int | None = None,
-    allow_partial: bool = False,
-    allow_mixed: bool = False,
-    progress: Progress = no_progress,
-) -> CreateResult:
-    """An avatar from photos of one person (see the module docstring for the stages).
+@dataclass
+class CreateState:
+    """What the stages of one creation hand on to each other (module docstring): the inputs,
+    then each stage's part, filled in as the stages run. Made and changed only inside
+    :func:`create_avatar`.
 
-    photo_paths: one or more photos; quality: "draft", "standard" or "high" (QUALITIES);
-    device: "auto", "cpu" or "cuda"; seed: seeds the Gaussians and the fitting; person: which
-    person to take in photos showing several (0 = leftmost); allow_partial: accept a person
-    whose head or feet are cut off; allow_mixed: skip the check that several photos show one
-    person.
-
-    Raises LcaError (one sentence) for bad photos, photos without one usable person, an
-    unknown quality or device.
+    paths: the photos; settings, preset, device: how to make the avatar; progress: the
+    caller's callback; photos: one Photo per path ("load"); perceptions: one Perception per
+    photo ("perceive"); body: the body model on the device, fit: its fit to the photos, and
+    backend: the renderer's backend for the device ("body"); avatar: the Gaussians
+    ("appearance"); psnr: dB per photo ("score"); notes: sentences for the user.
     """
-    if not photo_paths:
-        raise LcaError("No photos were given; give one or more photos of the person.")
-    if quality not in QUALITIES:
-        raise LcaError(f"Unknown quality '{quality}'; choose {', '.join(QUALITIES)}.")
-    preset = QUALITIES[quality]
-    target = resolve_device(device)
-    paths = [Path(p) for p in photo_paths]
-    clock = time.perf_counter()
-    times = {}
 
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        times[stage] = now - clock
-        clock = now
+    paths: list[Path]
+    settings: CreateSettings
+    preset: Quality
+    device: torch.device
+    progress: Progress
+    photos: list[Photo] = field(default_factory=list)
+    perceptions: list[Perception] = field(default_factory=list)
+    body: BodyModel | None = None
+    fit: BodyFit | None = None
+    backend: str = "torch"
+    avatar: Avatar | None = None
+    psnr: tuple[float, ...] = ()
+    notes: list[str] = field(default_factory=list)
 
-    photos = []
+
+def _load(state: CreateState) -> None:
+    """Read the photos."""
+    paths, progress = state.paths, state.progress
     for i, path in enumerate(paths):
         progress("load", i / len(paths))
-        photos.append(load_photo(path))
+        state.photos.append(load_photo(path))
     progress("load", 1.0)
-    lap("load")
 
-    perceptions = []
+
+def _perceive(state: CreateState) -> None:
+    """Find the one person in each photo; refuse photos that show them only from behind."""
+    photos, paths, progress = state.photos, state.paths, state.progress
+    settings = state.settings
     for i, photo in enumerate(photos):
         progress("perceive", i / len(photos))
-        perceptions.append(perceive(photo, person=person, allow_partial=allow_partial))
+        state.perceptions.append(
+            perceive(photo, person=settings.person, allow_partial=settings.allow_partial)
+        )
     progress("perceive", 1.0)
-    if all(seen_from_behind(p) for p in perceptions):
+    if all(seen_from_behind(p) for p in state.perceptions):
         names = ", ".join(f"'{p.name}'" for p in paths)
         raise BackViewOnlyError(
             f"{names} show{'s' if len(paths) == 1 else ''} the person only from behind, so "
             "there is no face to make; add a photo of them from the front."
         )
-    lap("perceive")
 
+
+def _body(state: CreateState) -> None:
+    """Build the body model and fit it; refuse photos of different people."""
+    progress, perceptions = state.progress, state.perceptions
     progress("body model", 0.0)
-    body = _body_model(target)
+    body = _body_model(state.device)
     progress("body model", 1.0)
-    notes = []
-    fit = _fit_body(body, perceptions, preset.body_steps, progress)
-    backend = "torch" if target.type == "cpu" else "auto"
-    if len(perceptions) > 1 and not allow_mixed:
-        _check_same_person(body, fit, paths, backend, progress)
-    lap("body")
+    fit = _fit_body(body, perceptions, state.preset.body_steps, progress)
+    backend = "torch" if state.device.type == "cpu" else "auto"
+    if len(perceptions) > 1 and not state.settings.allow_mixed:
+        _check_same_person(body, fit, state.paths, backend, progress)
+    state.body, state.fit, state.backend = body, fit, backend
 
-    avatar = fit_appearance(
-        body,
-        fit,
+
+def _appearance(state: CreateState) -> None:
+    """The Gaussians on the fitted body, coloured and refined from the photos."""
+    preset = state.preset
+    state.avatar = fit_appearance(
+        state.body,
+        state.fit,
         count=preset.count,
         steps=preset.appearance_steps,
-        seed=seed,
+        seed=state.settings.seed,
         size=preset.size,
-        backend=backend,
+        backend=state.backend,
+        progress=state.progress,
+    )
+
+
+def _score(state: CreateState) -> None:
+    """The self view: PSNR of the avatar against each photo, inside the person mask."""
+    progress, avatar, backend = state.progress, state.avatar, state.backend
+    progress("score", 0.0)
+    views = prepare_views(state.body, state.fit, state.preset.size)
+    state.psnr = tuple(view_psnr(avatar, view, backend) for view in views)
+    progress("score", 1.0)
+
+
+@dataclass(frozen=True)
+class Stage:
+    """name: the stage's field of StageSeconds; run: does the stage's work on the state."""
+
+    name: str
+    run: Callable[[CreateState], None]
+
+
+STAGES = (
+    Stage("load", _load),
+    Stage("perceive", _perceive),
+    Stage("body", _body),
+    Stage("appearance", _appearance),
+    Stage("score", _score),
+)
+"""The stages of a creation, in the order they run (module docstring)."""
+
+
+def create_avatar(
+    photo_paths: list[Path],
+    settings: CreateSettings = DEFAULT_SETTINGS,
+    progress: Progress = no_progress,
+) -> CreateResult:
+    """An avatar from photos of one person (see the module docstring for the stages).
+
+    photo_paths: one or more photos; settings: quality, device, seed, person, allow_partial,
+    allow_mixed (``core.create_settings.CreateSettings``; its threads are the caller's to
+    set); progress: called with each stage's name and fraction done.
+
+    Raises LcaError (one sentence) for bad photos, photos without one usable person, or a
+    device that is not there.
+    """
+    if not photo_paths:
+        raise LcaError("No photos were given; give one or more photos of the person.")
+    state = CreateState(
+        paths=[Path(p) for p in photo_paths],
+        settings=settings,
+        preset=QUALITIES[settings.quality],
+        device=resolve_device(settings.device),
         progress=progress,
     )
-    lap("appearance")
+    times = {}
+    clock = time.perf_counter()
+    for stage in STAGES:
+        stage.run(state)
+        now = time.perf_counter()
+        times[stage.name] = now - clock
+        clock = now
+    return _result(state, StageSeconds(**times))
 
-    progress("score", 0.0)
-    views = prepare_views(body, fit, preset.size)
-    psnr = tuple(view_psnr(avatar, view, backend) for view in views)
-    progress("score", 1.0)
-    lap("score")
 
+def _result(state: CreateState, seconds: StageSeconds) -> CreateResult:
+    """The CreateResult of a finished state: the avatar named after the first photo, its
+    quality, photos and self-view scores in its metadata."""
+    avatar, paths, psnr = state.avatar, state.paths, state.psnr
     metadata = dict(avatar.metadata)
     metadata.update(
         name=paths[0].stem,
-        quality=quality,
+        quality=state.settings.quality,
         photos=", ".join(p.name for p in paths),
         self_view_psnr=", ".join(f"{v:.2f}" for v in psnr),
     )
     return CreateResult(
         avatar=dataclasses.replace(avatar, metadata=metadata),
-        fit=fit,
-        seconds=StageSeconds(**times),
+        fit=state.fit,
+        seconds=seconds,
         psnr=psnr,
-        notes=tuple(notes),
+        notes=tuple(state.notes),
     )

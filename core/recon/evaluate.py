@@ -26,16 +26,21 @@ import torch
 from PIL import Image
 
 from ..avatar.avatar import Avatar
+from ..create_settings import CreateSettings
 from ..errors import LcaError
+from ..progress import Progress, no_progress
 from .appearance import MASK_THRESHOLD, ViewTarget, prepare_views, render_view
 from .create import QUALITIES, CreateResult, _body_model, create_avatar, resolve_device
-from .fit_types import BodyFit, Progress, no_progress
+from .fit_types import BodyFit
 from .images import load_photo
 from .losses import masked_psnr, ssim_map
 from .perception import perceive
 
 DIFFERENCE_GAIN = 4.0
 """The difference image shows 4x |render - photo|."""
+
+DEFAULT_SETTINGS = CreateSettings(quality="draft")
+"""`lca eval` creates at draft quality unless told otherwise."""
 
 
 @dataclass(frozen=True)
@@ -95,31 +100,20 @@ def _masked_mean(values: torch.Tensor, mask: torch.Tensor) -> float:
 def evaluate(
     train: list[Path],
     held_out: list[Path],
-    *,
-    quality: str = "draft",
-    device: str = "auto",
-    seed: int = 0,
-    person: int | None = None,
-    allow_partial: bool = False,
+    settings: CreateSettings = DEFAULT_SETTINGS,
     progress: Progress = no_progress,
 ) -> EvalResult:
-    """Create from ``train``, score on ``train`` (self view) and ``held_out`` (module
-    docstring). Raises LcaError for bad photos or options, as `lca create` does."""
+    """Create from ``train`` with ``settings``, score on ``train`` (self view) and
+    ``held_out`` (module docstring); the held-out photos are read with the settings' person
+    and allow_partial. Raises LcaError for bad photos or options, as `lca create` does."""
     if not held_out:
         raise LcaError("No held-out photos were given; give at least one photo to score on.")
     start = time.perf_counter()
-    created = create_avatar(
-        train,
-        quality=quality,
-        device=device,
-        seed=seed,
-        person=person,
-        allow_partial=allow_partial,
-        progress=progress,
-    )
-    preset = QUALITIES[quality]
-    target = resolve_device(device)
+    created = create_avatar(train, settings, progress=progress)
+    preset = QUALITIES[settings.quality]
+    target = resolve_device(settings.device)
     backend = "torch" if target.type == "cpu" else "auto"
+    person, allow_partial = settings.person, settings.allow_partial
     perceptions = []
     for i, path in enumerate(held_out):
         progress("held-out photos", i / len(held_out))

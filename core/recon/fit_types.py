@@ -6,7 +6,6 @@ pose, expression and camera.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import Tensor
@@ -14,13 +13,6 @@ from torch import Tensor
 from ..body.poses import Pose
 from ..render.types import Camera
 from .perception import Perception
-
-Progress = Callable[[str, float], None]
-"""progress(stage, fraction in [0, 1]): called by long stages so callers can show progress."""
-
-
-def no_progress(stage: str, fraction: float) -> None:
-    """A Progress that shows nothing."""
 
 
 @dataclass(frozen=True)

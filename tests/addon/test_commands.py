@@ -1,8 +1,9 @@
 """lca_addon/commands.py: ``blender -c lca import|render`` and ``lca blender import|render``.
 
 The bpy module cannot run ``blender -c``, so the commands are tested twice over: through
-``lca blender`` (core/cli.py, in a subprocess: it enables the extension from this checkout
-in its own Blender) and through the registered callback's ``run`` in this process.
+``lca blender`` (lca_addon/blender_command.py, in a subprocess: it enables the extension from
+this checkout in its own Blender) and through the registered callback's ``run`` in this
+process.
 """
 
 import argparse
@@ -26,7 +27,7 @@ def lca(*args: str, user: Path) -> subprocess.CompletedProcess:
     """``lca ARGS`` in a subprocess with its own Blender user folder."""
     env = dict(os.environ, BLENDER_USER_RESOURCES=str(user))
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "core.commands", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -135,7 +136,7 @@ def create_options(parser: argparse.ArgumentParser) -> set[tuple]:
 
 
 def test_create_has_the_options_of_lca_create(addon):
-    from core.cli import build_parser
+    from core.commands.main import build_parser
 
     ours = create_options(addon.module("lca_addon.commands").build_parser("blender -c lca"))
     theirs = create_options(build_parser())
@@ -173,9 +174,9 @@ def test_create_writes_the_avatar_its_preview_and_a_blend(
     monkeypatch.setitem(create.QUALITIES, "draft", tiny)
     seen, real = [], create.create_avatar
 
-    def spy(*args, **kwargs):  # what reaches core, and torch's threads while it runs
-        seen.append((kwargs["allow_mixed"], torch.get_num_threads()))
-        return real(*args, **kwargs)
+    def spy(photos, settings, **kwargs):  # what reaches core, and torch's threads meanwhile
+        seen.append((settings.allow_mixed, torch.get_num_threads()))
+        return real(photos, settings, **kwargs)
 
     monkeypatch.setattr(create, "create_avatar", spy)
     threads = torch.get_num_threads()

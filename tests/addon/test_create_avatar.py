@@ -46,9 +46,9 @@ def test_operator_creates_the_avatar_file_and_scene_in_one_undo_step(
     create = addon.module("core.recon.create")
     seen, real = [], create.create_avatar
 
-    def spy(*args, **kwargs):  # what reaches core, and torch's threads while it runs
-        seen.append((kwargs["allow_mixed"], torch.get_num_threads()))
-        return real(*args, **kwargs)
+    def spy(photos, settings, **kwargs):  # what reaches core, and torch's threads meanwhile
+        seen.append((settings.allow_mixed, torch.get_num_threads()))
+        return real(photos, settings, **kwargs)
 
     monkeypatch.setattr(create, "create_avatar", spy)
     threads = torch.get_num_threads()
@@ -84,7 +84,8 @@ def test_operator_creates_the_avatar_file_and_scene_in_one_undo_step(
 def test_esc_leaves_no_file_and_the_scene_unchanged(addon, tiny_draft, photo, tmp_path):
     module = addon.module("lca_addon.create_avatar")
     jobs = addon.module("lca_addon.jobs")
-    options = module.CreateOptions(photos=(photo,), output=tmp_path / "me.lca", quality="draft")
+    settings = addon.module("core.create_settings").CreateSettings(quality="draft")
+    options = module.CreateOptions(photos=(photo,), output=tmp_path / "me.lca", settings=settings)
     module.check_options(options)
 
     class Probe(jobs.JobOperator):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.cli import main
+from core.commands.main import main
 from core.recon import create
 
 

@@ -1,5 +1,5 @@
 """core/create_command.py: the options ``lca create`` and ``blender -c lca create`` share, the
-output and thread checks, and the preview both commands write."""
+output check, torch's threads for a job, and the preview both commands write."""
 
 import argparse
 from pathlib import Path
@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from core import create_command
+from core.create_settings import CreateSettings
 from core.errors import LcaError
-from core.recon import create
 from tests.synthetic import tiny_avatar
 
 
@@ -30,12 +30,7 @@ def test_options_and_their_defaults():
     assert (args.quality, args.device, args.seed, args.person) == ("draft", "cpu", 4, 1)
 
 
-def test_choices_are_those_of_create_avatar():
-    assert create_command.QUALITIES == tuple(create.QUALITIES)
-    assert create_command.DEVICES == create.DEVICES
-
-
-def test_output_and_threads_are_checked_in_one_sentence(tmp_path):
+def test_output_is_checked_in_one_sentence(tmp_path):
     with pytest.raises(LcaError, match=r"must be a \.lca file"):
         create_command.check_output(tmp_path / "me.ply")
     folder = tmp_path / "folder.lca"
@@ -43,9 +38,6 @@ def test_output_and_threads_are_checked_in_one_sentence(tmp_path):
     with pytest.raises(LcaError, match="is a folder"):
         create_command.check_output(folder)
     create_command.check_output(tmp_path / "me.lca")
-    with pytest.raises(LcaError, match="--threads must be 1 or more, not 0"):
-        create_command.check_threads(0)
-    create_command.check_threads(None)
 
 
 def test_torch_threads_are_set_back_after_the_block():
@@ -68,19 +60,15 @@ def test_preview_is_the_avatar_from_the_front():
     assert alpha.getextrema()[1] > 0 and alpha.getpixel((0, 0)) == 0  # framed, not cropped
 
 
-def test_the_settings_handed_over_are_create_avatars_keywords_and_options():
-    """CREATE_SETTINGS are keyword parameters of create_avatar, and each is an option of the
-    shared parser (so both commands and the Blender job hand over the same ones)."""
-    import inspect
+def test_the_options_are_the_settings_both_commands_hand_over():
+    """Every option of the shared parser but the photos and the output is a CreateSettings
+    field, and every field but method and checkpoint (no command offers them yet) is an
+    option, so both commands and the Blender job hand over the same settings."""
+    import dataclasses
 
-    from core.create_command import CREATE_SETTINGS, create_settings
-    from core.recon.create import create_avatar
-
-    parameters = inspect.signature(create_avatar).parameters
-    assert all(parameters[name].kind is inspect.Parameter.KEYWORD_ONLY for name in CREATE_SETTINGS)
-    parser = argparse.ArgumentParser()
-    create_command.add_create_options(parser)
-    args = parser.parse_args(["a.jpg", "-o", "a.lca", "--allow-mixed", "--seed", "3"])
-    settings = create_settings(args)
-    assert set(settings) == set(CREATE_SETTINGS)
-    assert settings["allow_mixed"] is True and settings["seed"] == 3
+    args = parse("a.jpg", "-o", "a.lca", "--allow-mixed", "--seed", "3", "--threads", "2")
+    fields = {f.name for f in dataclasses.fields(CreateSettings)}
+    assert set(vars(args)) - {"photos", "output"} == fields - {"method", "checkpoint"}
+    settings = CreateSettings.from_args(args)
+    assert settings == CreateSettings(seed=3, allow_mixed=True, threads=2)
+    assert CreateSettings.from_args(parse("a.jpg", "-o", "a.lca")) == CreateSettings()

@@ -3,6 +3,7 @@ from PIL import Image
 
 from core.avatar.lca_file import load_lca
 from core.avatar.ply import read_ply
+from core.create_settings import CreateSettings
 from core.demo import animation_weights
 
 
@@ -24,7 +25,10 @@ def test_small_demo_creates_from_the_sample_photo_and_writes_everything(tmp_path
     tiny = create.Quality(count=3_000, appearance_steps=5, body_steps=40, size=128)
     monkeypatch.setitem(create.QUALITIES, "draft", tiny)
     stages = []
-    result = run_demo(tmp_path, frames=3, size=64, seed=1, progress=lambda s, f: stages.append(s))
+    settings = CreateSettings(quality="draft", seed=1)
+    result = run_demo(
+        tmp_path, settings=settings, frames=3, size=64, progress=lambda s, f: stages.append(s)
+    )
     # The default input is the project's own sample photo, run through the whole pipeline.
     assert result.photo == tmp_path / "input" / "sample_front.png"
     assert {"sample photo", "perceive", "fitting body", "appearance"} <= set(stages)
@@ -51,7 +55,7 @@ def test_small_demo_creates_from_the_sample_photo_and_writes_everything(tmp_path
 
 
 def test_demo_takes_your_photo(tmp_path, monkeypatch):
-    from core.cli import main
+    from core.commands.main import main
     from core.demo import run_demo  # noqa: F401 (the import the command makes)
 
     calls = {}

@@ -10,7 +10,8 @@ import math
 import pytest
 import torch
 
-from core.cli import main
+from core.commands.main import main
+from core.create_settings import CreateSettings
 from core.recon import create
 from core.recon.appearance import prepare_views
 from core.recon.create import Quality
@@ -36,7 +37,7 @@ def tiny(monkeypatch, anny_body):
 
 def test_held_out_view_is_scored_and_beats_a_grey_avatar(tiny, photos, anny_body):
     front, side = photos
-    result = evaluate([front], [side], quality="draft", device="cpu")
+    result = evaluate([front], [side], CreateSettings(quality="draft", device="cpu"))
     assert [s.held_out for s in result.scores] == [False, True]
     assert [s.photo for s in result.scores] == ["sample_front.png", "sample_three-quarter.png"]
     for s in result.scores:

@@ -7,7 +7,7 @@ from PIL import Image
 
 from core.avatar.lca_file import save_lca
 from core.avatar.ply import read_ply
-from core.cli import main
+from core.commands.main import main
 from tests.synthetic import tiny_avatar
 
 COMMANDS = ["render", "export-ply", "info", "bench", "demo", "warm", "create", "eval", "blender"]
@@ -130,7 +130,7 @@ def test_bad_pose_preset_names_the_choices(avatar_file, tmp_path, capsys):
 
 def test_console_exit_code_and_no_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "core.cli", "info", str(tmp_path / "nope.lca")],
+        [sys.executable, "-m", "core.commands", "info", str(tmp_path / "nope.lca")],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[2],

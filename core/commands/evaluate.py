@@ -1,0 +1,93 @@
+"""``lca eval``: create an avatar from some photos of a person and score it on held-out ones
+(``core.recon.evaluate``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..create_settings import DEVICES, QUALITIES
+from ..errors import LcaError
+from .options import add_threads_option, set_threads
+
+HELP = (
+    "Create an avatar from some photos of a person and score it on held-out photos "
+    "(PSNR and SSIM inside and outside the person mask, side-by-side images)."
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("eval", help=HELP, description=HELP)
+    p.add_argument("--train", nargs="+", metavar="PHOTO", help="photos to create from")
+    p.add_argument("--held-out", nargs="+", metavar="PHOTO", help="photos to score on")
+    p.add_argument(
+        "--sample",
+        metavar="VIEWS",
+        help="use the project's sample person: create from these views (comma-separated, "
+        "e.g. front or front,back) and hold out the rest of front, three-quarter, left, "
+        "back, right",
+    )
+    p.add_argument("--out", default="out/eval", help="output folder (default out/eval)")
+    p.add_argument(
+        "--quality", choices=QUALITIES, default="draft", help="create quality (default draft)"
+    )
+    p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--person", type=int, help="which person in photos of several, 0 = leftmost")
+    p.add_argument("--allow-partial", action="store_true", help="accept a cut-off person")
+    add_threads_option(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    import json
+
+    from ..create_settings import CreateSettings
+    from ..fileio import atomic_path, ensure_writable_dir
+    from ..images import save_image
+    from ..progress import StageLine
+    from ..recon.evaluate import evaluate, format_scores
+
+    settings = CreateSettings.from_args(args)
+    set_threads(settings.threads)
+    out_dir = ensure_writable_dir(Path(args.out))
+    train, held_out = list(args.train or []), list(args.held_out or [])
+    if args.sample:
+        sample_train, sample_held_out = sample_photos(args.sample, out_dir)
+        train += sample_train
+        held_out += sample_held_out
+    if not train:
+        raise LcaError("No training photos were given; use --train PHOTO ... or --sample.")
+    with StageLine() as progress:
+        result = evaluate(
+            [Path(p) for p in train], [Path(p) for p in held_out], settings, progress=progress
+        )
+    for score, panel in zip(result.scores, result.panels, strict=True):
+        kind = "heldout" if score.held_out else "self"
+        save_image(out_dir / f"{kind}_{Path(score.photo).stem}.png", panel)
+    table = format_scores(result.scores)
+    with atomic_path(out_dir / "scores.json") as tmp:
+        tmp.write_text(json.dumps([vars(s) for s in result.scores], indent=2))
+    print(table)
+    print(
+        f"Created from {len(train)} photo(s), scored {len(held_out)} held out, in "
+        f"{result.seconds:.1f} s; side-by-side images (photo | avatar | 4x difference) and "
+        f"scores.json in {out_dir}."
+    )
+    return 0
+
+
+def sample_photos(views: str, out_dir: Path) -> tuple[list[Path], list[Path]]:
+    """(train, held out): photos of the sample person written to ``out_dir/input``, those of
+    ``views`` (comma-separated names of ``core.recon.sample_person.VIEWS``) to train on."""
+    from ..body.anny_body import AnnyBody
+    from ..fileio import ensure_writable_dir
+    from ..recon.sample_person import VIEWS, write_sample_photos
+
+    chosen = views.split(",")
+    unknown = [v for v in chosen if v not in VIEWS]
+    if unknown or not chosen:
+        raise LcaError(f"Unknown sample view '{unknown[0]}'; choose from {', '.join(VIEWS)}.")
+    paths = write_sample_photos(AnnyBody(), ensure_writable_dir(out_dir / "input"), tuple(VIEWS))
+    train = [p for p, v in zip(paths, VIEWS, strict=True) if v in chosen]
+    return train, [p for p, v in zip(paths, VIEWS, strict=True) if v not in chosen]

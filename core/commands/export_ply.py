@@ -1,0 +1,29 @@
+"""``lca export-ply``: an avatar's Gaussians as a standard 3DGS PLY."""
+
+from __future__ import annotations
+
+import argparse
+
+from .options import add_smplx_option, posed_vertices
+
+HELP = "Export an avatar's Gaussians as a standard 3DGS PLY."
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("export-ply", help=HELP, description=HELP)
+    p.add_argument("avatar", help="the .lca avatar file")
+    p.add_argument("-o", "--output", required=True, help="the .ply file to write")
+    p.add_argument("--pose", default="rest", help="rest (default), preset(s) or a pose .json")
+    add_smplx_option(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..avatar.lca_file import load_lca
+    from ..posing import export_avatar_ply
+
+    avatar = load_lca(args.avatar)
+    vertices = None if args.pose == "rest" else posed_vertices(avatar, args.pose, args.smplx_dir)
+    export_avatar_ply(avatar, args.output, vertices=vertices)
+    print(f"Wrote {avatar.count:,} Gaussians ({args.pose} pose) to {args.output}")
+    return 0

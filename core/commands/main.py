@@ -1,0 +1,57 @@
+"""The `lca` command: its parser, built from the one tuple of command modules, and
+:func:`main`.
+
+Every command has --help. Bad input ends with one sentence on stderr and exit code 2; no
+traceback (set LCA_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from ..errors import LcaError
+from . import bench, blender, create, demo, evaluate, export_ply, info, render, warm
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+COMMANDS = (render, export_ply, info, create, evaluate, bench, demo, warm, blender)
+"""The command modules, in the order ``lca --help`` lists them; each has
+``add_parser(subparsers)`` and ``run(args) -> int``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lca", description="Gaussian avatars from photos: render, export, inspect, bench."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for command in COMMANDS:
+        command.add_parser(sub).set_defaults(run=command.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except LcaError as err:
+        print(f"lca: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("lca: interrupted; no partial files were left behind.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:  # a bug, not bad input: say so in one sentence
+        if os.environ.get("LCA_DEBUG"):
+            raise
+        print(
+            f"lca: internal error ({type(err).__name__}: {err}); rerun with LCA_DEBUG=1 "
+            "and report the traceback.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
