@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .pip_install import InstallJob
-    from .viewport_draw import SplatDrawer
 
 
 @dataclass
@@ -26,7 +25,7 @@ class ExtensionState:
 
     cli_handle: object = None
     draw_handle: object = None
-    drawer: SplatDrawer | None = None
+    drawer: object = None  # viewport_draw.SplatDrawer (not imported: it imports this module)
     install: InstallJob | None = None
     install_messages: list[str] = field(default_factory=list)
     path_entries: list[str] = field(default_factory=list)
