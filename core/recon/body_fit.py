@@ -32,7 +32,7 @@ from ..body.model import BodyModel
 from ..body.poses import Pose
 from ..errors import LcaError
 from ..quaternion import axis_angle_to_rotmat, rotmat_to_quat
-from ..render.camera import intrinsics
+from ..render.camera import camera_to_pixels, intrinsics, project_points
 from ..render.types import Camera
 from .fit_types import BodyFit, FittedView, Progress, no_progress
 from .landmark_map import AnnyLandmarks, anny_landmarks
@@ -187,16 +187,8 @@ def fitted_landmarks(body: BodyModel, fit: BodyFit) -> list[Tensor]:
                 view.pose.translation[None],
             )
             points = marks.body.points(out.vertices, out.bone_transforms[..., :3, 3])[0]
-            pixels.append(project_points(view.camera, points))
+            pixels.append(project_points(view.camera, points, min_depth=1e-6)[0])
     return pixels
-
-
-def project_points(camera: Camera, points: Tensor) -> Tensor:
-    """World points (P, 3) -> pixels (P, 2) through an OpenCV camera (pixel centres at +0.5)."""
-    R, t = camera.world_to_camera[:3, :3], camera.world_to_camera[:3, 3]
-    local = points.to(R.dtype) @ R.T + t
-    uv = local @ camera.K.to(R.dtype).T
-    return uv[:, :2] / uv[:, 2:3].clamp_min(1e-6)
 
 
 # -- targets ------------------------------------------------------------------------------
@@ -425,8 +417,7 @@ class _Problem:
 
     def _pixels(self, local: Tensor) -> Tensor:
         """Camera-space points (B, P, 3) -> pixels (B, P, 2)."""
-        uv = local @ self.t.K.transpose(1, 2)
-        return uv[..., :2] / uv[..., 2:3].clamp_min(0.05)
+        return camera_to_pixels(self.t.K, local, min_depth=0.05)
 
     def _outside(self, pixels: Tensor) -> Tensor:
         """Mean of (1 - soft mask) at the projected vertices (B, P, 2)."""

@@ -9,6 +9,9 @@ Stages (each is timed and reports progress, under the names in quotes):
    are refused as showing different people ("checking photos", core/recon/consistency.py).
 4. "appearance": Gaussians on the fitted body, coloured and refined from the photos
    (:func:`core.recon.appearance.fit_appearance`).
+The body is posed as in each photo once, after fitting (:func:`core.recon.views.posed_vertices`),
+and each photo cropped once per size: for the check of step 3 (core/recon/consistency.py SIZE)
+and for steps 4 and 5 (the preset's size, :func:`core.recon.views.crop_views`).
 5. "score": PSNR of the avatar against each photo, inside the person mask, at the fitting
    resolution (the "self view": how well the avatar explains the photos it was made from).
 
@@ -24,15 +27,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from ..avatar.avatar import Avatar
 from ..body.model import BodyModel
 from ..errors import LcaError
-from .appearance import fit_appearance, prepare_views, view_psnr
+from .appearance import fit_appearance
 from .errors import BackViewOnlyError, DifferentPeopleError
 from .fit_types import BodyFit, Progress, no_progress
 from .images import load_photo
 from .perception import Perception, perceive, seen_from_behind
+from .views import crop_views, posed_vertices, view_psnr
 
 
 @dataclass(frozen=True)
@@ -117,13 +122,19 @@ def _fit_body(
 
 
 def _check_same_person(
-    body: BodyModel, fit: BodyFit, paths: list[Path], backend: str, progress: Progress
+    body: BodyModel,
+    fit: BodyFit,
+    vertices: Tensor,
+    paths: list[Path],
+    backend: str,
+    progress: Progress,
 ) -> None:
-    """Refuse photos that disagree about the person's colours (core/recon/consistency.py)."""
-    from .consistency import colour_disagreement, disagrees
+    """Refuse photos that disagree about the person's colours (core/recon/consistency.py);
+    vertices: (B, V, 3) the fitted body in each photo's pose."""
+    from .consistency import SIZE, colour_disagreement, disagrees
 
     progress("checking photos", 0.0)
-    result = colour_disagreement(body, fit, backend)
+    result = colour_disagreement(body, fit, crop_views(fit, vertices, SIZE), backend)
     progress("checking photos", 1.0)
     if disagrees(result):
         a, b = result.pair
@@ -199,24 +210,25 @@ def create_avatar(
     notes = []
     fit = _fit_body(body, perceptions, preset.body_steps, progress)
     backend = "torch" if target.type == "cpu" else "auto"
+    vertices = posed_vertices(body, fit)
     if len(perceptions) > 1 and not allow_mixed:
-        _check_same_person(body, fit, paths, backend, progress)
+        _check_same_person(body, fit, vertices, paths, backend, progress)
     lap("body")
 
+    views = crop_views(fit, vertices, preset.size)
     avatar = fit_appearance(
         body,
         fit,
+        views,
         count=preset.count,
         steps=preset.appearance_steps,
         seed=seed,
-        size=preset.size,
         backend=backend,
         progress=progress,
     )
     lap("appearance")
 
     progress("score", 0.0)
-    views = prepare_views(body, fit, preset.size)
     psnr = tuple(view_psnr(avatar, view, backend) for view in views)
     progress("score", 1.0)
     lap("score")
