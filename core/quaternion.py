@@ -1,6 +1,9 @@
-"""Quaternion helpers, wxyz order, batch-first, differentiable.
+"""Rotation helpers: quaternions (wxyz order), matrices and rotation vectors.
 
-Shapes: any leading batch shape ``...``; quaternions ``(..., 4)``, matrices ``(..., 3, 3)``.
+Shapes: any leading batch shape ``...``; quaternions ``(..., 4)``, matrices ``(..., 3, 3)``,
+rotation vectors ``(..., 3)`` (axis * angle, radians). The batched helpers are
+differentiable; the single-rotation helpers at the end (one (3,) or (3, 3) at a time, for
+setting up fits) are not meant to be differentiated.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -113,3 +117,50 @@ def axis_angle_to_rotmat(rotvec: Tensor) -> Tensor:
     b = 0.5 * torch.sinc(angle / (2 * math.pi)) ** 2
     eye = torch.eye(3, dtype=rotvec.dtype, device=rotvec.device).expand_as(skew)
     return eye + a * skew + b * (skew @ skew)
+
+
+# -- single rotations ---------------------------------------------------------------------
+
+
+def rotmat_to_rotvec(rotation: Tensor) -> Tensor:
+    """(3, 3) rotation -> (3,) rotation vector (axis * angle, angle in [0, pi])."""
+    q = rotmat_to_quat(rotation)
+    sin_half = q[1:].norm()
+    angle = 2 * torch.atan2(sin_half, q[0])
+    return q[1:] * (angle / sin_half) if sin_half > 1e-8 else 2 * q[1:]
+
+
+def smallest_rotation(a: Tensor, b: Tensor) -> Tensor:
+    """(3, 3) the smallest rotation turning direction a (3,) to direction b (3,); the
+    identity when they are (anti)parallel."""
+    a, b = F.normalize(a, dim=0), F.normalize(b, dim=0)
+    axis = torch.linalg.cross(a, b)
+    sine, cosine = axis.norm(), a @ b
+    if sine < 1e-6:
+        return torch.eye(3)  # (anti)parallel: leave it to the optimiser
+    return axis_angle_to_rotmat(axis / sine * torch.atan2(sine, cosine))
+
+
+def orthonormal_frame(direction: Tensor, towards: Tensor) -> Tensor:
+    """(3, 3) orthonormal columns: ``direction`` (3,), ``towards`` (3,) made orthogonal to
+    it, their cross product."""
+    x = F.normalize(direction, dim=0)
+    y = F.normalize(towards - (towards @ x) * x, dim=0)
+    return torch.stack((x, y, torch.linalg.cross(x, y)), dim=1)
+
+
+def heading_rotation(rotation: Tensor) -> Tensor:
+    """(3, 3) the rotation about +Z that turns -Y towards where ``rotation`` (3, 3) turns it:
+    the heading of a Z-up body facing -Y (docs/conventions.md), without its tilt."""
+    forward = rotation @ torch.tensor([0.0, -1.0, 0.0])
+    angle = math.atan2(float(forward[0]), float(-forward[1]))
+    c, s = math.cos(angle), math.sin(angle)
+    return torch.tensor([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def angle_about_axis(axis: Tensor, rest: Tensor, target: Tensor) -> float:
+    """The angle (radians) about the unit ``axis`` (3,) that best turns ``rest`` (3,) towards
+    ``target`` (3,): the angle between their parts orthogonal to the axis."""
+    rest = rest - (rest @ axis) * axis
+    target = target - (target @ axis) * axis
+    return math.atan2(float(torch.linalg.cross(rest, target) @ axis), float(rest @ target))

@@ -18,13 +18,14 @@ Normalising each photo's brightness first made it worse (the hoodie man fell to 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
 from ..body.model import BodyModel
 from ..deform.template import make_starter_avatar
-from .appearance import _binding_on, _sample, prepare_views, visibility
 from .fit_types import BodyFit
+from .views import ViewTarget, sample_image, visibility
 
 COLOUR_DISAGREEMENT = 0.09
 """Pairs of photos scoring above this are taken to show different people."""
@@ -32,6 +33,8 @@ MIN_COMMON = 100
 """Pairs that see fewer Gaussians in common (a front and a back photo) are not judged."""
 COUNT = 6_000
 SIZE = 192
+"""Longer side in pixels of the crops the photos are compared in (the views handed to
+:func:`colour_disagreement`)."""
 FACING = 0.4
 """A photo colours the Gaussians facing it at least this much (cos), as measured above."""
 
@@ -46,16 +49,21 @@ class Disagreement:
     common: int
 
 
-def colour_disagreement(body: BodyModel, fit: BodyFit, backend: str = "torch") -> Disagreement:
-    """The most disagreeing pair of the fit's photos (module docstring)."""
+def colour_disagreement(
+    body: BodyModel, fit: BodyFit, views: Sequence[ViewTarget], backend: str = "torch"
+) -> Disagreement:
+    """The most disagreeing pair of the fit's photos (module docstring).
+
+    views: the fit's photos cropped to SIZE pixels, one per view in view order
+    (``core.recon.views.prepare_views(body, fit, SIZE)``, or ``crop_views``)."""
     seeded = make_starter_avatar(body, count=COUNT, seed=0, shape=fit.shape)
     colours, seen = [], []
-    for view in prepare_views(body, fit, SIZE):
+    for view in views:
         device = view.vertices.device
-        binding = _binding_on(seeded.binding, device)
+        binding = seeded.binding.to(device=device)
         vis = visibility(binding, seeded.faces.to(device), view, backend)
         seen.append((vis.unoccluded & (vis.facing >= FACING) & vis.in_mask).cpu())
-        colours.append(_sample(view.rgb, vis.pixels).cpu())
+        colours.append(sample_image(view.rgb, vis.pixels).cpu())
     worst = Disagreement(0.0, None, 0)
     for a, b in combinations(range(len(colours)), 2):
         both = seen[a] & seen[b]

@@ -17,6 +17,10 @@ Stages (each is timed and reports progress, under the names in quotes):
 5. "score": PSNR of the avatar against each photo, inside the person mask, at the fitting
    resolution (the "self view": how well the avatar explains the photos it was made from).
 
+The body is posed as in each photo once, after fitting (:func:`core.recon.views.posed_vertices`),
+and each photo cropped once per size: for the check of step 3 (core/recon/consistency.py SIZE)
+and for steps 4 and 5 (the preset's size, :func:`core.recon.views.crop_views`).
+
 Nothing is written here; the caller saves the avatar. Ctrl-C (KeyboardInterrupt) propagates
 from whichever stage is running.
 """
@@ -30,17 +34,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 from ..avatar.avatar import Avatar
 from ..body.model import BodyModel
 from ..create_settings import DEVICES, CreateSettings
 from ..errors import LcaError
 from ..progress import Progress, no_progress
-from .appearance import fit_appearance, prepare_views, view_psnr
+from .appearance import fit_appearance
 from .errors import BackViewOnlyError, DifferentPeopleError
 from .fit_types import BodyFit
 from .images import Photo, load_photo
 from .perception import Perception, perceive, seen_from_behind
+from .views import ViewTarget, crop_views, posed_vertices, view_psnr
 
 
 @dataclass(frozen=True)
@@ -131,13 +137,19 @@ def _fit_body(
 
 
 def _check_same_person(
-    body: BodyModel, fit: BodyFit, paths: list[Path], backend: str, progress: Progress
+    body: BodyModel,
+    fit: BodyFit,
+    vertices: Tensor,
+    paths: list[Path],
+    backend: str,
+    progress: Progress,
 ) -> None:
-    """Refuse photos that disagree about the person's colours (core/recon/consistency.py)."""
-    from .consistency import colour_disagreement, disagrees
+    """Refuse photos that disagree about the person's colours (core/recon/consistency.py);
+    vertices: (B, V, 3) the fitted body in each photo's pose."""
+    from .consistency import SIZE, colour_disagreement, disagrees
 
     progress("checking photos", 0.0)
-    result = colour_disagreement(body, fit, backend)
+    result = colour_disagreement(body, fit, crop_views(fit, vertices, SIZE), backend)
     progress("checking photos", 1.0)
     if disagrees(result):
         a, b = result.pair
@@ -157,9 +169,11 @@ class CreateState:
 
     paths: the photos; settings, preset, device: how to make the avatar; progress: the
     caller's callback; photos: one Photo per path ("load"); perceptions: one Perception per
-    photo ("perceive"); body: the body model on the device, fit: its fit to the photos, and
-    backend: the renderer's backend for the device ("body"); avatar: the Gaussians
-    ("appearance"); psnr: dB per photo ("score"); notes: sentences for the user.
+    photo ("perceive"); body: the body model on the device, fit: its fit to the photos,
+    vertices: (B, V, 3) the fitted body posed in each photo, and backend: the renderer's
+    backend for the device ("body"); views: each photo cropped to the person at the preset's
+    size, and avatar: the Gaussians ("appearance"); psnr: dB per photo ("score"); notes:
+    sentences for the user.
     """
 
     paths: list[Path]
@@ -171,7 +185,9 @@ class CreateState:
     perceptions: list[Perception] = field(default_factory=list)
     body: BodyModel | None = None
     fit: BodyFit | None = None
+    vertices: Tensor | None = None
     backend: str = "torch"
+    views: list[ViewTarget] = field(default_factory=list)
     avatar: Avatar | None = None
     psnr: tuple[float, ...] = ()
     notes: list[str] = field(default_factory=list)
@@ -212,21 +228,23 @@ def _body(state: CreateState) -> None:
     progress("body model", 1.0)
     fit = _fit_body(body, perceptions, state.preset.body_steps, progress)
     backend = "torch" if state.device.type == "cpu" else "auto"
+    vertices = posed_vertices(body, fit)
     if len(perceptions) > 1 and not state.settings.allow_mixed:
-        _check_same_person(body, fit, state.paths, backend, progress)
-    state.body, state.fit, state.backend = body, fit, backend
+        _check_same_person(body, fit, vertices, state.paths, backend, progress)
+    state.body, state.fit, state.vertices, state.backend = body, fit, vertices, backend
 
 
 def _appearance(state: CreateState) -> None:
     """The Gaussians on the fitted body, coloured and refined from the photos."""
     preset = state.preset
+    state.views = crop_views(state.fit, state.vertices, preset.size)
     state.avatar = fit_appearance(
         state.body,
         state.fit,
+        state.views,
         count=preset.count,
         steps=preset.appearance_steps,
         seed=state.settings.seed,
-        size=preset.size,
         backend=state.backend,
         progress=state.progress,
     )
@@ -236,8 +254,7 @@ def _score(state: CreateState) -> None:
     """The self view: PSNR of the avatar against each photo, inside the person mask."""
     progress, avatar, backend = state.progress, state.avatar, state.backend
     progress("score", 0.0)
-    views = prepare_views(state.body, state.fit, state.preset.size)
-    state.psnr = tuple(view_psnr(avatar, view, backend) for view in views)
+    state.psnr = tuple(view_psnr(avatar, view, backend) for view in state.views)
     progress("score", 1.0)
 
 

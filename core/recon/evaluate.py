@@ -29,12 +29,12 @@ from ..avatar.avatar import Avatar
 from ..create_settings import CreateSettings
 from ..errors import LcaError
 from ..progress import Progress, no_progress
-from .appearance import MASK_THRESHOLD, ViewTarget, prepare_views, render_view
 from .create import QUALITIES, CreateResult, _body_model, create_avatar, resolve_device
 from .fit_types import BodyFit
 from .images import load_photo
 from .losses import masked_psnr, ssim_map
 from .perception import perceive
+from .views import MASK_THRESHOLD, ViewTarget, prepare_views, render_view
 
 DIFFERENCE_GAIN = 4.0
 """The difference image shows 4x |render - photo|."""

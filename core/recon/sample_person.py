@@ -2,7 +2,7 @@
 
 No photo is shipped with the project (photos of people carry their rights and identities),
 so the demo and `lca eval`'s synthetic subject photograph a person made here: a starter
-avatar (core.avatar.starter: skin, eyes, mouth, studio light) at a non-average body shape,
+avatar (core.deform.template: skin, eyes, mouth, studio light) at a non-average body shape,
 dressed by position on the canonical body (dark hair on the scalp, a teal shirt with light
 stripes, grey-blue trousers, dark shoes), standing in the canonical A-pose, rendered by
 ``core.render`` over a studio backdrop (a wall fading into the floor). MediaPipe finds the

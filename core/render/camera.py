@@ -1,4 +1,5 @@
-"""Camera helpers: intrinsics, look-at, orbits around a body, and framing a point set.
+"""Camera helpers: intrinsics, look-at, orbits around a body, framing a point set, and
+projecting points to pixels.
 
 Cameras follow OpenCV (x right, y down, z forward); the world is Z-up, metres, and a body
 faces -Y (so the camera of azimuth 0 sits on the -Y side looking towards +Y). Letters: P points.
@@ -164,3 +165,24 @@ def frame_points(
         up,
         dtype=points.dtype,
     )
+
+
+def project_points(
+    camera: Camera, points: Tensor, min_depth: float = 1e-9
+) -> tuple[Tensor, Tensor]:
+    """Pixels (P, 2) and camera depths (P,) of world points (P, 3) seen by ``camera``.
+
+    local = R p + t (``world_to_camera``), then :func:`camera_to_pixels`; pixel centres sit
+    at integer + 0.5. The camera is brought to the points' dtype and device. Points at depth
+    below ``min_depth`` (behind the camera) are divided by ``min_depth``: check the depth.
+    """
+    w2c = camera.world_to_camera.to(points)
+    local = points @ w2c[:3, :3].T + w2c[:3, 3]
+    return camera_to_pixels(camera.K.to(points), local, min_depth), local[..., 2]
+
+
+def camera_to_pixels(K: Tensor, local: Tensor, min_depth: float = 1e-9) -> Tensor:
+    """Camera-space points (..., P, 3) -> pixels (..., P, 2) through intrinsics K (..., 3, 3):
+    K p divided by its third entry (the depth), clamped to at least ``min_depth``."""
+    uv = local @ K.transpose(-1, -2)
+    return uv[..., :2] / uv[..., 2:3].clamp_min(min_depth)

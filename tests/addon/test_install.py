@@ -17,7 +17,8 @@ def test_zip_holds_the_add_on_and_no_development_files(extension_zip):
     top = {name.split("/")[0] for name in names}
     assert {"core", "lca_addon", "__init__.py", "blender_manifest.toml"} <= top
     assert not top & {"tests", ".venv", ".cache", "out", "dist", ".git", "docs", "Makefile"}
-    assert {"lca_addon/registration.py", "core/rig.py", "core/deform/binding.py"} <= set(names)
+    shipped = {"lca_addon/registration.py", "core/rig.py", "core/deform/binding.py"}
+    assert shipped | {"core/body/anny_landmarks.json"} <= set(names)  # data files too
     assert not [n for n in names if "__pycache__" in n or n.endswith("build_extension.py")]
 
 

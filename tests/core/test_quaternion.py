@@ -1,13 +1,20 @@
+import math
+
 import pytest
 import torch
 
 from core.quaternion import (
+    angle_about_axis,
     axis_angle_to_rotmat,
+    heading_rotation,
+    orthonormal_frame,
     quat_multiply,
     quat_multiply_parts,
     quat_to_rotmat,
     rotmat_to_quat,
     rotmat_to_quat_parts,
+    rotmat_to_rotvec,
+    smallest_rotation,
 )
 
 
@@ -115,3 +122,47 @@ def test_parts_on_a_component_major_layout_match():
     torch.testing.assert_close(
         quat_multiply(q.transpose(1, 2), p.T[None], dim=1), quat_multiply(q, p).transpose(1, 2)
     )
+
+
+def test_rotmat_to_rotvec_inverts_axis_angle():
+    g = torch.Generator().manual_seed(2)
+    for _ in range(20):
+        axis = torch.nn.functional.normalize(torch.randn(3, generator=g), dim=0)
+        angle = float(torch.rand(1, generator=g)) * 3.0 + 0.05
+        rotvec = rotmat_to_rotvec(axis_angle_to_rotmat(axis * angle))
+        assert rotvec.shape == (3,)
+        assert torch.allclose(rotvec, axis * angle, atol=1e-5)
+    assert torch.allclose(rotmat_to_rotvec(torch.eye(3)), torch.zeros(3))
+
+
+def test_smallest_rotation_turns_a_to_b_about_their_normal():
+    a, b = torch.tensor([1.0, 0.0, 0.0]), torch.tensor([0.0, 2.0, 0.0])
+    R = smallest_rotation(a, b)
+    assert R.shape == (3, 3)
+    assert torch.allclose(R @ a, torch.tensor([0.0, 1.0, 0.0]), atol=1e-6)
+    assert torch.allclose(R @ torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.0, 0.0, 1.0]))
+    assert torch.equal(smallest_rotation(a, -a), torch.eye(3))  # antiparallel: left alone
+
+
+def test_orthonormal_frame_keeps_the_direction_and_the_plane():
+    frame = orthonormal_frame(torch.tensor([0.0, 0.0, 3.0]), torch.tensor([1.0, 0.0, 1.0]))
+    assert torch.allclose(frame.T @ frame, torch.eye(3), atol=1e-6)
+    assert torch.allclose(torch.linalg.det(frame), torch.tensor(1.0))
+    assert torch.allclose(frame[:, 0], torch.tensor([0.0, 0.0, 1.0]))
+    assert torch.allclose(frame[:, 1], torch.tensor([1.0, 0.0, 0.0]))
+
+
+def test_heading_rotation_keeps_the_turn_about_z_only():
+    turn = axis_angle_to_rotmat(torch.tensor([0.0, 0.0, 0.7]))
+    tilt = axis_angle_to_rotmat(torch.tensor([0.2, 0.0, 0.0]))
+    heading = heading_rotation(turn @ tilt)
+    assert heading.shape == (3, 3)
+    assert torch.allclose(heading, turn, atol=1e-5)
+    assert torch.allclose(heading_rotation(torch.eye(3)), torch.eye(3))
+
+
+def test_angle_about_axis_ignores_the_part_along_the_axis():
+    axis = torch.tensor([0.0, 0.0, 1.0])
+    rest, target = torch.tensor([1.0, 0.0, 5.0]), torch.tensor([0.0, 2.0, -1.0])
+    assert math.isclose(angle_about_axis(axis, rest, target), math.pi / 2, rel_tol=1e-6)
+    assert math.isclose(angle_about_axis(axis, target, rest), -math.pi / 2, rel_tol=1e-6)

@@ -14,9 +14,9 @@ import torch
 from core.errors import LcaError
 from core.quaternion import axis_angle_to_rotmat
 from core.recon import BODY_LANDMARK_NAMES, BodyLandmarks, Box, Perception, Photo, PointSet
-from core.recon.body_fit import fit_body, fitted_landmarks, project_points
+from core.recon.body_fit import fit_body, fitted_landmarks
 from core.recon.landmark_map import anny_landmarks
-from core.render.camera import orbit_camera
+from core.render.camera import orbit_camera, project_points
 from core.render.types import Camera
 from tests.photos import shared_photo
 
@@ -89,12 +89,13 @@ def synthetic_view(body, shape, pose, expression, camera: Camera) -> Perception:
         heads = out.bone_transforms[..., :3, 3]
         points = marks.body.points(out.vertices, heads)[0]
         face = torch.zeros(478, 2)
-        face[marks.face_index] = project_points(camera, marks.face.points(out.vertices, heads)[0])
+        face_points = marks.face.points(out.vertices, heads)[0]
+        face[marks.face_index] = project_points(camera, face_points)[0]
         hands = [
-            project_points(camera, m.points(out.vertices, heads)[0])
+            project_points(camera, m.points(out.vertices, heads)[0])[0]
             for m in (marks.left_hand, marks.right_hand)
         ]
-    pixels = project_points(camera, points).numpy()
+    pixels = project_points(camera, points)[0].numpy()
     world = (points - (points[23] + points[24]) / 2) @ camera.world_to_camera[:3, :3].T
     blank = np.zeros((SIZE, SIZE, 3), np.uint8)
     photo = Photo(blank, Path("synthetic.png"), (SIZE, SIZE), 1.0, "PNG")

@@ -13,9 +13,9 @@ import torch
 from core.commands.main import main
 from core.create_settings import CreateSettings
 from core.recon import create
-from core.recon.appearance import prepare_views
 from core.recon.create import Quality
 from core.recon.evaluate import evaluate, score_view
+from core.recon.views import prepare_views
 
 TINY = Quality(count=3000, appearance_steps=15, body_steps=60, size=160)
 

@@ -8,7 +8,14 @@ import math
 import pytest
 import torch
 
-from core.render.camera import frame_points, intrinsics, look_at, orbit_camera
+from core.render.camera import (
+    camera_to_pixels,
+    frame_points,
+    intrinsics,
+    look_at,
+    orbit_camera,
+    project_points,
+)
 from core.render.types import Camera
 
 
@@ -131,3 +138,24 @@ def test_frame_points_rejects_bad_input():
         frame_points(torch.zeros(0, 3), 0.0, 0.0, 10, 10)
     with pytest.raises(ValueError, match="margin"):
         frame_points(torch.zeros(4, 3), 0.0, 0.0, 10, 10, margin=0.5)
+
+
+def test_project_points_matches_the_float64_reference():
+    camera = orbit_camera((0.0, 0.0, 1.0), 3.0, 30.0, 10.0, 64, 48)
+    points = torch.rand(50, 3, generator=torch.Generator().manual_seed(1)) - 0.5
+    pixels, depth = project_points(camera, points)
+    expected, expected_depth = _project(camera, points)
+    assert pixels.dtype == torch.float32 and pixels.shape == (50, 2) and depth.shape == (50,)
+    assert torch.allclose(pixels.double(), expected, atol=1e-3)
+    assert torch.allclose(depth.double(), expected_depth, atol=1e-5)
+    assert project_points(camera, points.double())[0].dtype == torch.float64
+
+
+def test_camera_to_pixels_batches_and_clamps_the_depth():
+    K = torch.stack((intrinsics(64, 48, focal_px=50.0), intrinsics(32, 32, focal_px=20.0)))
+    local = torch.tensor([[[0.1, -0.2, 2.0], [0.0, 0.0, -1.0]], [[0.3, 0.1, 1.0], [0, 0, 0.0]]])
+    pixels = camera_to_pixels(K, local, min_depth=0.5)
+    assert pixels.shape == (2, 2, 2)
+    assert torch.allclose(pixels[0, 0], torch.tensor([32 + 50 * 0.05, 24 - 50 * 0.1]))
+    assert torch.allclose(pixels[0, 1], torch.tensor([-64.0, -48.0]))  # K p / 0.5
+    assert torch.allclose(pixels[1, 0], torch.tensor([16 + 20 * 0.3, 16 + 20 * 0.1]))
