@@ -14,7 +14,7 @@ extension from the checkout (``bpy_module.py``).
   and NAME.preview.png (the same preview ``lca create`` writes), and with ``--blend`` adds the
   avatar to FILE.blend as ``import`` does (a new file gets the camera and the engine). Without
   ``--blend`` the avatar is built in the current file only. Its options are ``lca create``'s,
-  declared once in ``core/create_command.py`` and read back as one ``CreateSettings``.
+  declared once in ``core/commands/create_options.py`` and read back as one ``CreateSettings``.
 - ``render FILE.blend --out DIR``: renders the file's frame range (or ``--frames A..B``, or
   ``--frame N``) with the LCA Gaussian engine to ``DIR/frame_####.exr``, multilayer EXR with
   32-bit float passes (Combined, Depth, Normal, BodyPart); ``--size`` overrides the
@@ -30,7 +30,7 @@ from pathlib import Path
 
 import bpy
 
-from ..core.create_command import add_create_options, preview_path
+from ..core.commands.create_options import add_create_options, preview_path
 from ..core.create_settings import CreateSettings
 from ..core.errors import LcaError
 from .render_engine import ENGINE_ID

@@ -7,7 +7,7 @@ options become a :class:`CreateOptions` (the photos, the output and one
 
 - work (worker thread, no bpy): ``core.recon.create.create_avatar`` (with torch's thread
   count of the settings' ``threads`` for the job only), then the rig, the `.lca` bytes and,
-  when asked, the preview image (``core.create_command.render_preview``, as ``lca create``
+  when asked, the preview image (``core.commands.create_options.render_preview``, as ``lca create``
   renders it);
 - apply (main thread, one undoable step): the `.lca` file (and the preview) and the scene,
   built exactly as the import builds it (``import_avatar.build_imported_avatar``). The files
@@ -26,7 +26,7 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 
-from ..core.create_command import check_output, named, render_preview, torch_threads
+from ..core.commands.create_options import check_output, named, render_preview, torch_threads
 from ..core.create_settings import CreateSettings
 from ..core.errors import LcaError, OutputError
 from .dependencies import missing_dependency, missing_photo_dependency

@@ -1,6 +1,7 @@
 """``lca create``: an avatar from photos of one person, NAME.lca and NAME.preview.png.
 
-Its options are declared in ``core/create_command.py``, shared with ``blender -c lca create``.
+Its options are declared in ``core/commands/create_options.py``, shared with
+``blender -c lca create``.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..create_command import add_create_options
+from .create_options import add_create_options
 from .options import set_threads
 
 HELP = "Create an avatar from photos of one person (writes NAME.lca and NAME.preview.png)."
@@ -22,11 +23,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from ..avatar.lca_file import save_lca
-    from ..create_command import check_output, named, preview_path, render_preview
     from ..create_settings import CreateSettings
     from ..images import save_image
     from ..progress import StageLine
     from ..recon.create import create_avatar
+    from .create_options import check_output, named, preview_path, render_preview
 
     output = Path(args.output)
     check_output(output)

@@ -167,7 +167,7 @@ def test_create_writes_the_avatar_its_preview_and_a_blend(
     from PIL import Image
 
     from core.avatar.lca_file import load_lca
-    from core.create_command import PREVIEW_SIZE, render_preview
+    from core.commands.create_options import PREVIEW_SIZE, render_preview
 
     create = addon.module("core.recon.create")  # a tiny "draft": the real one takes a minute
     tiny = create.Quality(count=2000, appearance_steps=5, body_steps=20, size=128)

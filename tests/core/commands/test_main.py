@@ -29,7 +29,7 @@ def test_every_command_has_help(command, capsys):
 
 
 def test_create_help_lists_the_shared_options(capsys):
-    """`lca create` declares its options through core/create_command.py, as the Blender
+    """`lca create` declares its options through core/commands/create_options.py, as the Blender
     command does (tests/addon/test_commands.py compares the two parsers)."""
     with pytest.raises(SystemExit):
         main(["create", "--help"])
@@ -133,7 +133,7 @@ def test_console_exit_code_and_no_traceback(tmp_path):
         [sys.executable, "-m", "core.commands", "info", str(tmp_path / "nope.lca")],
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
     )
     assert result.returncode == 2
     assert result.stderr.startswith("lca: error: ") and "Traceback" not in result.stderr

@@ -1,5 +1,5 @@
-"""core/create_command.py: the options ``lca create`` and ``blender -c lca create`` share, the
-output check, torch's threads for a job, and the preview both commands write."""
+"""core/commands/create_options.py: the options ``lca create`` and ``blender -c lca create``
+share, the output check, torch's threads for a job, and the preview both commands write."""
 
 import argparse
 from pathlib import Path
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from core import create_command
+from core.commands import create_options as create_command
 from core.create_settings import CreateSettings
 from core.errors import LcaError
 from tests.synthetic import tiny_avatar

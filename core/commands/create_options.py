@@ -18,14 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .commands.options import add_threads_option
-from .create_settings import DEVICES, QUALITIES, check_threads
-from .errors import LcaError
+from ..create_settings import DEVICES, QUALITIES, check_threads
+from ..errors import LcaError
+from .options import add_threads_option
 
 if TYPE_CHECKING:
     from PIL import Image
 
-    from .avatar.avatar import Avatar
+    from ..avatar.avatar import Avatar
 
 PREVIEW_SIZE = (512, 768)
 """Width and height of NAME.preview.png, in pixels."""
@@ -104,10 +104,10 @@ def preview_path(output: Path) -> Path:
 def render_preview(avatar: Avatar) -> Image.Image:
     """The avatar in its canonical pose, seen from the front (the "front" framing of
     ``core.render.named_views``) on a white background, as an 8-bit RGBA image of PREVIEW_SIZE."""
-    from .images import rgba_image
-    from .posing import avatar_scene
-    from .render import render
-    from .render.named_views import camera_for
+    from ..images import rgba_image
+    from ..posing import avatar_scene
+    from ..render import render
+    from ..render.named_views import camera_for
 
     width, height = PREVIEW_SIZE
     scene = avatar_scene(avatar)
