@@ -13,7 +13,7 @@ from core.deform.template import make_starter_avatar
 from core.recon.appearance import fit_appearance, project_colours
 from core.recon.views import prepare_views, view_psnr
 from core.render.sh import SH_C0
-from tests.core.recon.subject import dressed_avatar, subject_fit, subject_shape
+from tests.core.recon.subject import subject_fit, subject_shape
 
 COUNT = 4000
 STEPS = 60
@@ -32,16 +32,6 @@ BACK_GAIN = 5.0
 def appearance(body, fit, size=SIZE, **kwargs):
     """fit_appearance on the fit's photos cropped to ``size`` pixels."""
     return fit_appearance(body, fit, prepare_views(body, fit, size), **kwargs)
-
-
-@pytest.fixture(scope="module")
-def subject(anny_body):
-    return dressed_avatar(anny_body, count=20_000)
-
-
-@pytest.fixture(scope="module")
-def front_fit(anny_body, subject):
-    return subject_fit(anny_body, subject, (0.0,))
 
 
 @pytest.fixture(scope="module")

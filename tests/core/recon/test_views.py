@@ -14,17 +14,7 @@ from core.recon.views import (
     view_psnr,
     visibility,
 )
-from tests.core.recon.subject import dressed_avatar, subject_fit
-
-
-@pytest.fixture(scope="module")
-def subject(anny_body):
-    return dressed_avatar(anny_body, count=20_000)
-
-
-@pytest.fixture(scope="module")
-def front_fit(anny_body, subject):
-    return subject_fit(anny_body, subject, (0.0,))
+from tests.core.recon.subject import subject_fit
 
 
 @pytest.fixture(scope="module")
