@@ -83,16 +83,18 @@ clean-blender52:
 
 # Blender 4.2 LTS embeds Python 3.11 too: a third venv (.venv42: requirements-blender42.lock,
 # the runtime of requirements.lock with bpy 4.2.23, plus OpenImageIO to read EXRs back, which
-# bpy 4.2 does not bundle) runs the whole tests/addon suite on 4.2 (~1 min to install, ~1 min
-# to run). `make test` runs it after test-blender52.
+# bpy 4.2 does not bundle; and this project, editable, for the `lca blender` entry point)
+# runs the whole tests/addon suite on 4.2 (~1 min to install, ~1 min to run). `make test`
+# runs it after test-blender52.
 VENV42 := .venv42
 STAMP42 := $(VENV42)/.installed
 
 .PHONY: test-blender42 clean-blender42
-$(STAMP42): requirements-blender42.lock
+$(STAMP42): requirements-blender42.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is needed (Blender 4.2 embeds it); set PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV42)
 	$(VENV42)/bin/pip install --quiet --disable-pip-version-check -r requirements-blender42.lock
+	$(VENV42)/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
 test-blender42: $(STAMP42) setup
