@@ -21,6 +21,12 @@ class OutputError(LcaError):
     """An output location cannot be written."""
 
 
+def one_line(text: str, limit: int = 2000) -> str:
+    """``text`` with control characters escaped and cut at ``limit`` characters: what the CLI
+    prints of an error, so that it is one line whatever a message holds."""
+    return quoted(text, limit)[1:-1]
+
+
 def quoted(value: object, limit: int = 40) -> str:
     """``value`` as text fit to echo in an error sentence, in single quotes: control
     characters (and lone surrogates) escaped, and shortened with an ellipsis past ``limit``

@@ -38,6 +38,38 @@ def ensure_writable_dir(directory: Path) -> Path:
     return directory
 
 
+def check_output_dir(directory: Path | str) -> Path:
+    """Refuse, before any work and without creating anything, an output folder that could not
+    be made or written: a part of its path too long for the file system, a file in its way,
+    or no write permission where it would be created (OutputError, one sentence)."""
+    directory = Path(directory)
+    shown = quoted(directory, PATH_LIMIT)
+    for part in directory.parts:
+        if len(os.fsencode(part)) > name_max(directory):
+            raise OutputError(
+                f"The output folder {shown} has a name longer than the file system allows; "
+                "choose a shorter one."
+            )
+    existing = directory
+    try:
+        while not existing.exists() and not existing.is_symlink():  # (a dangling link stops)
+            if existing.parent == existing:
+                break
+            existing = existing.parent
+        if not existing.is_dir():
+            raise OutputError(
+                f"Cannot create output folder {shown} because {quoted(existing, PATH_LIMIT)} "
+                "is a file; choose a writable folder."
+            )
+    except OSError as err:
+        raise OutputError(
+            f"Cannot create output folder {shown} ({_reason(err)}); choose a writable folder."
+        ) from None
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"Output folder {shown} is not writable; choose a writable folder.")
+    return directory
+
+
 def check_output_file(path: Path | str) -> Path:
     """Refuse, before any work, an output file name the file system cannot take: one whose
     name is longer than its folder allows, or that names a folder (OutputError, one
@@ -57,6 +89,7 @@ def check_output_file(path: Path | str) -> Path:
         ) from None
     if is_dir:
         raise OutputError(f"Cannot write {shown} because it is a folder; choose a file name.")
+    check_output_dir(path.parent if str(path.parent) else Path("."))
     return path
 
 
