@@ -21,7 +21,7 @@ class OutputError(LcaError):
     """An output location cannot be written."""
 
 
-def one_line(text: str, limit: int = 2000) -> str:
+def one_line(text: str, limit: int = 600) -> str:
     """``text`` with control characters escaped and cut at ``limit`` characters: what the CLI
     prints of an error, so that it is one line whatever a message holds."""
     return quoted(text, limit)[1:-1]
