@@ -45,8 +45,9 @@ def check_rigid(world_to_camera: Tensor) -> None:
     determinant +1, within RIGID_TOLERANCE) and a translation, with last row (0, 0, 0, 1)."""
     matrix = world_to_camera.detach().double()
     rotation = matrix[:3, :3]
-    drift = (rotation @ rotation.T - torch.eye(3, dtype=torch.float64)).abs().max()
-    last_row = matrix[3] - torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64)
+    eye = torch.eye(4, dtype=torch.float64, device=matrix.device)
+    drift = (rotation @ rotation.T - eye[:3, :3]).abs().max()
+    last_row = matrix[3] - eye[3]
     if not (
         float(drift) <= RIGID_TOLERANCE
         and float(torch.linalg.det(rotation)) > 0

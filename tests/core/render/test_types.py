@@ -48,3 +48,12 @@ def test_bad_cameras_are_refused(changes, message):
 def test_numpy_sizes_are_whole_pixels():
     np = pytest.importorskip("numpy")
     assert _camera(width=np.int64(64)).width == 64
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_a_camera_on_the_gpu_is_checked_there():
+    camera = _camera()
+    on_gpu = Camera(camera.K.cuda(), camera.world_to_camera.cuda(), 64, 48)
+    assert on_gpu.K.is_cuda
+    with pytest.raises(ValueError, match="rigid"):
+        Camera(camera.K.cuda(), torch.zeros(4, 4, device="cuda"), 64, 48)
