@@ -19,3 +19,31 @@ class BodyModelError(LcaError):
 
 class OutputError(LcaError):
     """An output location cannot be written."""
+
+
+def one_line(text: str, limit: int = 600) -> str:
+    """``text`` with control characters escaped and cut at ``limit`` characters: what the CLI
+    prints of an error, so that it is one line whatever a message holds."""
+    return quoted(text, limit)[1:-1]
+
+
+def quoted(value: object, limit: int = 40) -> str:
+    """``value`` as text fit to echo in an error sentence, in single quotes: control
+    characters (and lone surrogates) escaped, and shortened with an ellipsis past ``limit``
+    characters, so that a user's 4,000-digit number or a binary name cannot swamp the line.
+    Paths may use a larger ``limit`` (such as :data:`PATH_LIMIT`)."""
+    text = str(value)
+    cleaned = "".join(
+        ch
+        if ch.isprintable() and not 0xD800 <= ord(ch) <= 0xDFFF
+        else ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+        for ch in text
+    )
+    if len(cleaned) > limit:
+        head = max(limit - 3, 1)
+        cleaned = cleaned[:head] + "..."
+    return f"'{cleaned}'"
+
+
+PATH_LIMIT = 120
+"""How many characters of a path an error sentence echoes (:func:`quoted`)."""

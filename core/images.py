@@ -47,6 +47,15 @@ def _hsv_to_rgb(h: float, s: float, v: float) -> tuple[float, float, float]:
     return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
 
 
+PASS_SUFFIXES = (".png", "_depth.png", "_normal.png", "_part.png", "_passes.npz")
+"""What :func:`write_passes` appends to a view's stem, one file per pass."""
+
+
+def pass_paths(directory: Path, stem: str) -> list[Path]:
+    """The files :func:`write_passes` writes for ``stem`` in ``directory``, in its order."""
+    return [Path(directory) / f"{stem}{suffix}" for suffix in PASS_SUFFIXES]
+
+
 def write_passes(result: RenderResult, directory: Path, stem: str, part_count: int) -> list[Path]:
     """Write every pass of one view; returns the paths written.
 
@@ -54,11 +63,7 @@ def write_passes(result: RenderResult, directory: Path, stem: str, part_count: i
     {stem}_normal.png world normal * 0.5 + 0.5; {stem}_part.png body parts in a palette;
     {stem}_passes.npz float arrays rgb, alpha, depth, normal and int part (no pickle).
     """
-    directory = Path(directory)
-    paths = [
-        directory / f"{stem}{suffix}"
-        for suffix in (".png", "_depth.png", "_normal.png", "_part.png", "_passes.npz")
-    ]
+    paths = pass_paths(directory, stem)
     save_image(paths[0], rgba_image(result))
     depth_mm = (result.depth.detach().cpu().numpy() * 1000.0).clip(0, 65535).astype(np.uint16)
     save_image(paths[1], Image.fromarray(depth_mm))

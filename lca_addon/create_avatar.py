@@ -83,7 +83,7 @@ def check_options(options: CreateOptions) -> None:
     if not options.photos:
         raise LcaError("No photos were chosen; select one or more photos of the person.")
     output = options.output
-    check_output(output)
+    check_output(output, preview=options.preview is not None)
     if not output.parent.is_dir():
         raise OutputError(f"The folder of '{output}' does not exist; create it or choose another.")
 

@@ -17,12 +17,12 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from ..errors import LcaError
+from ..errors import PATH_LIMIT, LcaError, quoted
+from ..fileio import read_json
 from .model import BodyModel
 
 
@@ -63,40 +63,95 @@ def stack_poses(poses: list[Pose]) -> tuple[Tensor, Tensor, Tensor]:
     )
 
 
-def pose_from_dict(body: BodyModel, data: dict, source: str = "pose") -> Pose:
-    """A Pose from the JSON structure in the module docstring; unknown names are errors."""
+MAX_ANGLE = 3600.0
+"""Largest rotation-vector component a pose file may give, in degrees (ten turns)."""
+
+MAX_TRANSLATION = 1000.0
+"""Largest translation component a pose file may give, in metres."""
+
+MAX_EXPRESSION = 10.0
+"""Largest expression value a pose file may give (the ARKit range is 0..1)."""
+
+MAX_WEIGHT = 10.0
+"""Largest preset weight (``arm-raise:2`` raises the arm twice as far)."""
+
+
+def _number(value: object, where: str, limit: float, unit: str) -> float:
+    """``value`` as a float, or LcaError unless it is a finite number within +-``limit``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise LcaError(f"{where} must be a number ({unit}), not {quoted(json_text(value))}.")
+    number = float(value)
+    if not (math.isfinite(number) and abs(number) <= limit):
+        raise LcaError(
+            f"{where} is {quoted(json_text(value))}; it must be a finite number between "
+            f"-{limit:g} and {limit:g} ({unit})."
+        )
+    return number
+
+
+def _numbers(value: object, where: str, limit: float, unit: str) -> list[float]:
+    """Three numbers checked by :func:`_number`."""
+    if not (isinstance(value, list) and len(value) == 3):
+        raise LcaError(f"{where} needs 3 numbers ({unit}), not {quoted(json_text(value))}.")
+    return [_number(v, where, limit, unit) for v in value]
+
+
+def _names(data: dict, key: str, source: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise LcaError(
+            f"{source}: '{key}' must be a JSON object of names, not {quoted(json_text(value))}."
+        )
+    return value
+
+
+def json_text(value: object) -> str:
+    """``value`` as compact JSON text where it can be, else ``str`` (for error sentences)."""
+    try:
+        return json.dumps(value, allow_nan=True)[:200]
+    except (TypeError, ValueError, RecursionError):
+        return str(type(value).__name__)
+
+
+def pose_from_dict(body: BodyModel, data: object, source: str = "pose") -> Pose:
+    """A Pose from the JSON structure in the module docstring. This is the one check of a
+    pose's values, whatever reads them: unknown names, values that are not finite numbers
+    within MAX_ANGLE, MAX_EXPRESSION and MAX_TRANSLATION, and wrong structures are refused
+    with one sentence (LcaError)."""
     if not isinstance(data, dict):
         raise LcaError(f"{source} must be a JSON object with 'bones' and/or 'expression'.")
     unknown_keys = set(data) - {"bones", "expression", "translation"}
     if unknown_keys:
+        shown = ", ".join(quoted(k) for k in sorted(map(str, unknown_keys))[:5])
         raise LcaError(
-            f"{source} has unknown keys {sorted(unknown_keys)}; use 'bones', 'expression' "
-            "and 'translation'."
+            f"{source} has unknown keys {shown}; use 'bones', 'expression' and 'translation'."
         )
     pose = rest_pose(body)
-    for bone, rotvec in dict(data.get("bones", {})).items():
+    for bone, rotvec in _names(data, "bones", source).items():
         if bone not in body.bone_names:
             raise LcaError(
-                f"{source} names bone '{bone}', which the {body.name} body does not have; "
-                "run `lca info --bones` for the names."
+                f"{source} names bone {quoted(bone)}, which the {body.name} body does not "
+                "have; run `lca info --bones` for the names."
             )
-        if not (isinstance(rotvec, list) and len(rotvec) == 3):
-            raise LcaError(f"{source}: bone '{bone}' needs a rotation vector of 3 numbers.")
+        degrees = _numbers(rotvec, f"{source}: bone {quoted(bone)}", MAX_ANGLE, "degrees")
         pose.rotations[body.bone_names.index(bone)] = torch.tensor(
-            [math.radians(float(v)) for v in rotvec]
+            [math.radians(v) for v in degrees]
         )
-    for name, value in dict(data.get("expression", {})).items():
+    for name, value in _names(data, "expression", source).items():
         if name not in body.expression_names:
             raise LcaError(
-                f"{source} names expression '{name}', which the {body.name} body does not "
-                "have; use one of the 52 ARKit names such as 'jawOpen'."
+                f"{source} names expression {quoted(name)}, which the {body.name} body does "
+                "not have; use one of the 52 ARKit names such as 'jawOpen'."
             )
-        pose.expression[body.expression_names.index(name)] = float(value)
+        where = f"{source}: expression {quoted(name)}"
+        pose.expression[body.expression_names.index(name)] = _number(
+            value, where, MAX_EXPRESSION, "0 to 1"
+        )
     if "translation" in data:
-        translation = data["translation"]
-        if not (isinstance(translation, list) and len(translation) == 3):
-            raise LcaError(f"{source}: 'translation' needs 3 numbers (metres).")
-        pose.translation[:] = torch.tensor([float(v) for v in translation])
+        translation = _numbers(
+            data["translation"], f"{source}: 'translation'", MAX_TRANSLATION, "metres"
+        )
+        pose.translation[:] = torch.tensor(translation)
     return pose
 
 
@@ -178,7 +233,8 @@ PRESETS: dict[str, Callable[[BodyModel], Pose]] = {
 def preset_pose(body: BodyModel, name: str, weight: float = 1.0) -> Pose:
     if name not in PRESETS:
         raise LcaError(
-            f"Unknown pose preset '{name}'; choose one of {', '.join(PRESETS)} or a .json file."
+            f"Unknown pose preset {quoted(name)}; choose one of {', '.join(PRESETS)} or a "
+            ".json file."
         )
     try:
         return PRESETS[name](body).scaled(weight)
@@ -190,22 +246,23 @@ def preset_pose(body: BodyModel, name: str, weight: float = 1.0) -> Pose:
 
 
 def parse_pose(body: BodyModel, spec: str) -> Pose:
-    """``spec``: a path to a JSON pose file, or presets joined by '+', each 'name[:weight]'."""
-    path = Path(spec)
+    """``spec``: a path to a JSON pose file, or presets joined by '+', each 'name[:weight]'
+    (the weight a finite number within +-MAX_WEIGHT). Any bad spec or file raises LcaError
+    (one sentence)."""
     if spec.endswith(".json"):
-        if not path.is_file():
-            raise LcaError(f"Pose file '{spec}' does not exist; give a JSON pose file or a preset.")
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise LcaError(f"Pose file '{spec}' is not valid JSON ({err}); fix the file.") from None
-        return pose_from_dict(body, data, source=f"Pose file '{spec}'")
+        data = read_json(spec, "Pose file")
+        return pose_from_dict(body, data, source=f"Pose file {quoted(spec, PATH_LIMIT)}")
     pose = rest_pose(body)
     for term in spec.split("+"):
         name, _, weight_text = term.strip().partition(":")
         try:
             weight = float(weight_text) if weight_text else 1.0
         except ValueError:
-            raise LcaError(f"Pose weight '{weight_text}' in '{spec}' is not a number.") from None
+            weight = math.nan
+        if not (math.isfinite(weight) and abs(weight) <= MAX_WEIGHT):
+            raise LcaError(
+                f"Pose weight {quoted(weight_text)} in {quoted(spec)} is not a number between "
+                f"-{MAX_WEIGHT:g} and {MAX_WEIGHT:g}."
+            )
         pose = pose + preset_pose(body, name, weight)
     return pose

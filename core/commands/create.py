@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         f"{seconds.score:.1f})."
     )
     scores = ", ".join(
-        f"{Path(p).name} {v:.1f} dB" for p, v in zip(args.photos, result.psnr, strict=True)
+        f"{p.name} {v:.1f} dB" for p, v in zip(result.photos, result.psnr, strict=True)
     )
     print(f"Self-view PSNR inside the person: {scores}.")
     for note in result.notes:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..create_settings import DEVICES, QUALITIES, check_threads
-from ..errors import LcaError
+from ..errors import PATH_LIMIT, LcaError, quoted
 from .options import add_threads_option
 
 if TYPE_CHECKING:
@@ -70,12 +70,24 @@ def named(avatar: Avatar, name: str) -> Avatar:
     return dataclasses.replace(avatar, metadata={**avatar.metadata, "name": name})
 
 
-def check_output(output: Path) -> None:
-    """Refuse an output that is not a .lca file name (LcaError, one sentence)."""
+def check_output(output: Path, preview: bool = True) -> None:
+    """Refuse, before the long work, an output that is not a .lca file name, is a folder, or
+    that it or (with ``preview``) its NAME.preview.png could not be written (a name too long
+    for the file system, a folder that cannot be made or written): LcaError, one sentence."""
+    from ..fileio import check_output_file
+
+    shown = quoted(output, PATH_LIMIT)
     if output.suffix.lower() != ".lca":
-        raise LcaError(f"The output '{output}' must be a .lca file, such as me.lca.")
-    if output.is_dir():
-        raise LcaError(f"The output '{output}' is a folder; give a file name such as me.lca.")
+        raise LcaError(f"The output {shown} must be a .lca file, such as me.lca.")
+    try:
+        is_dir = output.is_dir()
+    except OSError:
+        is_dir = False  # check_output_file says why
+    if is_dir:
+        raise LcaError(f"The output {shown} is a folder; give a file name such as me.lca.")
+    check_output_file(output)
+    if preview:
+        check_output_file(preview_path(output))
 
 
 @contextlib.contextmanager

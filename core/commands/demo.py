@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..create_settings import QUALITIES
+from ..errors import LcaError, quoted
 from .options import add_threads_option, set_threads
 
 HELP = (
@@ -34,10 +35,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     from ..create_settings import CreateSettings
     from ..demo import run_demo
+    from ..fileio import check_output_dir
     from ..progress import StageLine
 
     settings = CreateSettings.from_args(args)
     set_threads(settings.threads)
+    check_demo_args(args)
+    check_output_dir(Path(args.out))
     with StageLine() as progress:
         result = run_demo(
             Path(args.out),
@@ -55,3 +59,22 @@ def run(args: argparse.Namespace) -> int:
         f"{len(result.animation)} animation frames, turntable.gif, animation.gif"
     )
     return 0
+
+
+MAX_FRAMES = 1000
+"""The most animation frames ``lca demo`` renders."""
+
+
+def check_demo_args(args: argparse.Namespace) -> None:
+    """Refuse, before the output folder is made, a frame count or image size out of range and
+    a ``--photo`` that cannot be read as a photo (LcaError, one sentence)."""
+    from ..render.types import MAX_IMAGE_SIDE
+
+    if not 1 <= args.frames <= MAX_FRAMES:
+        raise LcaError(f"--frames must be 1 to {MAX_FRAMES}, not {quoted(args.frames)}.")
+    if not 16 <= args.size <= MAX_IMAGE_SIDE:
+        raise LcaError(f"--size must be 16 to {MAX_IMAGE_SIDE} pixels, not {quoted(args.size)}.")
+    if args.photo:
+        from ..recon.images import load_photo
+
+        load_photo(Path(args.photo))

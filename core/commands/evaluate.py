@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 
 from ..create_settings import DEVICES, QUALITIES
-from ..errors import LcaError
+from ..errors import LcaError, quoted
 from .options import add_threads_option, set_threads
 
 HELP = (
@@ -40,28 +40,39 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    """The options, the sample views and the output folder are checked before anything is
+    written; the folder is made when there is something to write (the sample photos, or the
+    scores)."""
     import json
 
     from ..create_settings import CreateSettings
-    from ..fileio import atomic_path, ensure_writable_dir
+    from ..fileio import atomic_path, check_output_dir, check_output_file, ensure_writable_dir
     from ..images import save_image
     from ..progress import StageLine
     from ..recon.evaluate import evaluate, format_scores
+    from ..recon.sample_person import VIEWS as SAMPLE_VIEWS
 
     settings = CreateSettings.from_args(args)
     set_threads(settings.threads)
-    out_dir = ensure_writable_dir(Path(args.out))
     train, held_out = list(args.train or []), list(args.held_out or [])
-    if args.sample:
-        sample_train, sample_held_out = sample_photos(args.sample, out_dir)
+    chosen = sample_views(args.sample) if args.sample else None
+    if not train and chosen is None:
+        raise LcaError("No training photos were given; use --train PHOTO ... or --sample.")
+    if not held_out and (chosen is None or set(SAMPLE_VIEWS) <= set(chosen)):
+        raise LcaError("No held-out photos were given; give at least one photo to score on.")
+    check_output_dir(Path(args.out))
+    for kind, photos in (("self", train), ("heldout", held_out)):
+        for photo in photos:  # the side-by-side images' names, before the long work
+            check_output_file(Path(args.out) / f"{kind}_{Path(photo).stem}.png")
+    if chosen is not None:
+        sample_train, sample_held_out = sample_photos(chosen, Path(args.out))
         train += sample_train
         held_out += sample_held_out
-    if not train:
-        raise LcaError("No training photos were given; use --train PHOTO ... or --sample.")
     with StageLine() as progress:
         result = evaluate(
             [Path(p) for p in train], [Path(p) for p in held_out], settings, progress=progress
         )
+    out_dir = ensure_writable_dir(Path(args.out))
     for score, panel in zip(result.scores, result.panels, strict=True):
         kind = "heldout" if score.held_out else "self"
         save_image(out_dir / f"{kind}_{Path(score.photo).stem}.png", panel)
@@ -77,17 +88,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def sample_photos(views: str, out_dir: Path) -> tuple[list[Path], list[Path]]:
+def sample_views(views: str) -> tuple[str, ...]:
+    """``--sample``'s comma-separated names of ``core.recon.sample_person.VIEWS``, checked."""
+    from ..recon.sample_person import VIEWS
+
+    chosen = tuple(views.split(","))
+    unknown = [v for v in chosen if v not in VIEWS]
+    if unknown:
+        raise LcaError(f"Unknown sample view {quoted(unknown[0])}; choose from {', '.join(VIEWS)}.")
+    return chosen
+
+
+def sample_photos(chosen: tuple[str, ...], out_dir: Path) -> tuple[list[Path], list[Path]]:
     """(train, held out): photos of the sample person written to ``out_dir/input``, those of
-    ``views`` (comma-separated names of ``core.recon.sample_person.VIEWS``) to train on."""
+    ``chosen`` (names of ``core.recon.sample_person.VIEWS``) to train on."""
     from ..body.anny_body import AnnyBody
     from ..fileio import ensure_writable_dir
     from ..recon.sample_person import VIEWS, write_sample_photos
 
-    chosen = views.split(",")
-    unknown = [v for v in chosen if v not in VIEWS]
-    if unknown or not chosen:
-        raise LcaError(f"Unknown sample view '{unknown[0]}'; choose from {', '.join(VIEWS)}.")
     paths = write_sample_photos(AnnyBody(), ensure_writable_dir(out_dir / "input"), tuple(VIEWS))
     train = [p for p, v in zip(paths, VIEWS, strict=True) if v in chosen]
     return train, [p for p, v in zip(paths, VIEWS, strict=True) if v not in chosen]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..errors import one_line
 from .options import add_smplx_option, posed_vertices
 
 HELP = "Export an avatar's Gaussians as a standard 3DGS PLY."
@@ -19,11 +20,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    """The output name and folder are checked before the avatar is read; nothing is written
+    unless every argument is good."""
     from ..avatar.lca_file import load_lca
+    from ..fileio import check_output_file
     from ..posing import export_avatar_ply
 
+    check_output_file(args.output)
     avatar = load_lca(args.avatar)
     vertices = None if args.pose == "rest" else posed_vertices(avatar, args.pose, args.smplx_dir)
     export_avatar_ply(avatar, args.output, vertices=vertices)
-    print(f"Wrote {avatar.count:,} Gaussians ({args.pose} pose) to {args.output}")
+    print(f"Wrote {avatar.count:,} Gaussians ({one_line(args.pose, 60)} pose) to {args.output}")
     return 0

@@ -2,7 +2,9 @@
 :func:`main`.
 
 Every command has --help. Bad input ends with one sentence on stderr and exit code 2; no
-traceback (set LCA_DEBUG=1 to see one).
+traceback (set LCA_DEBUG=1 to see one). A reader that goes away early (``lca info X | head
+-1``) ends the command quietly with exit code 141, as a program killed by SIGPIPE reports
+itself to a shell (128 + 13), so ``set -o pipefail`` still sees that output was cut short.
 """
 
 from __future__ import annotations
@@ -11,11 +13,12 @@ import argparse
 import os
 import sys
 
-from ..errors import LcaError
+from ..errors import LcaError, one_line
 from . import bench, blender, create, demo, evaluate, export_ply, info, render, warm
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
 
 COMMANDS = (render, export_ply, info, create, evaluate, bench, demo, warm, blender)
 """The command modules, in the order ``lca --help`` lists them; each has
@@ -35,9 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        _drop_stdout()
+        return EXIT_BROKEN_PIPE
     except LcaError as err:
-        print(f"lca: error: {err}", file=sys.stderr)
+        print(f"lca: error: {one_line(str(err))}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("lca: interrupted; no partial files were left behind.", file=sys.stderr)
@@ -46,11 +54,23 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("LCA_DEBUG"):
             raise
         print(
-            f"lca: internal error ({type(err).__name__}: {err}); rerun with LCA_DEBUG=1 "
-            "and report the traceback.",
+            f"lca: internal error ({type(err).__name__}: {one_line(str(err), 300)}); rerun "
+            "with LCA_DEBUG=1 and report the traceback.",
             file=sys.stderr,
         )
         return 1
+
+
+def _drop_stdout() -> None:
+    """Point stdout at the null device after its reader went away, so that Python's own flush
+    at exit does not fail again and print "Exception ignored" (as the CPython docs on SIGPIPE
+    advise)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout replaced by one without a descriptor
+        pass
 
 
 if __name__ == "__main__":

@@ -22,6 +22,12 @@ def background(text: str) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
+def stem_of(spec: str) -> str:
+    """The file stem of a view's passes: a camera file's own stem, else the spec with ':' as
+    '_' (``orbit:90:10`` -> ``orbit_90_10``)."""
+    return Path(spec).stem if spec.endswith(".json") else spec.replace(":", "_")
+
+
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("render", help=HELP, description=HELP)
     p.add_argument("avatar", help="the .lca avatar file")
@@ -51,26 +57,33 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
+    """Every argument is checked (size, cameras, avatar, pose, output folder) before the
+    output folder is made or anything is written."""
     from ..avatar.lca_file import load_lca
-    from ..fileio import ensure_writable_dir
-    from ..images import write_passes
+    from ..fileio import check_output_dir, check_output_file, ensure_writable_dir
+    from ..images import pass_paths, write_passes
     from ..posing import avatar_scene
     from ..render import render
-    from ..render.named_views import camera_for, parse_size
+    from ..render.named_views import camera_for, parse_size, parse_view
 
     width, height = parse_size(args.size)
-    out_dir = ensure_writable_dir(Path(args.out))
+    views = [parse_view(spec, width, height) for spec in args.camera or ["front"]]
+    check_output_dir(Path(args.out))
+    for view in views:
+        for path in pass_paths(Path(args.out), stem_of(view.name)):
+            check_output_file(path)
     avatar = load_lca(args.avatar)
     scene = avatar_scene(avatar, posed_vertices(avatar, args.pose, args.smplx_dir))
-    cameras = args.camera or ["front"]
+    cameras = [
+        camera_for(view, scene.means, avatar.binding.part, avatar.part_names, width, height)
+        for view in views
+    ]
+    out_dir = ensure_writable_dir(Path(args.out))
     start = time.perf_counter()
-    for spec in cameras:
-        camera = camera_for(
-            spec, scene.means, avatar.binding.part, avatar.part_names, width, height
-        )
+    for view, camera in zip(views, cameras, strict=True):
+        spec = view.name
         result = render(scene, camera, background=args.background, backend=args.backend)
-        stem = Path(spec).stem if spec.endswith(".json") else spec.replace(":", "_")
-        paths = write_passes(result, out_dir, stem, len(avatar.part_names))
+        paths = write_passes(result, out_dir, stem_of(spec), len(avatar.part_names))
         print(f"{spec}: wrote {', '.join(p.name for p in paths)}")
-    print(f"Rendered {len(cameras)} view(s) in {time.perf_counter() - start:.2f} s to {out_dir}")
+    print(f"Rendered {len(views)} view(s) in {time.perf_counter() - start:.2f} s to {out_dir}")
     return 0

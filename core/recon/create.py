@@ -28,6 +28,7 @@ from whichever stage is running.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from torch import Tensor
 from ..avatar.avatar import Avatar
 from ..body.model import BodyModel
 from ..create_settings import DEVICES, CreateSettings
-from ..errors import LcaError
+from ..errors import LcaError, quoted
 from ..progress import Progress, no_progress
 from .appearance import fit_appearance
 from .errors import BackViewOnlyError, DifferentPeopleError
@@ -95,15 +96,17 @@ class CreateResult:
     """avatar: the avatar in canonical pose; fit: the body fit it was made on; seconds: time
     per stage; psnr: (one per photo) dB of the avatar against the photo inside the person
     mask; notes: sentences for the user from stages that go on in a lesser way instead of
-    failing (such as a fallback where an optional part is missing). None of today's stages
-    writes one (photos that seem to show different people are refused, not noted), so notes
-    is empty for now; both commands and the Blender job show any there are."""
+    failing (today: photos given more than once, used once; photos that seem to show
+    different people are refused, not noted); both commands and the Blender job show any
+    there are; photos: the photos used, in order, one per psnr and per view of ``fit`` (the
+    paths given, less repeats of the same file content)."""
 
     avatar: Avatar
     fit: BodyFit
     seconds: StageSeconds
     psnr: tuple[float, ...]
     notes: tuple[str, ...]
+    photos: tuple[Path, ...]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -194,12 +197,44 @@ class CreateState:
 
 
 def _load(state: CreateState) -> None:
-    """Read the photos."""
+    """Read the photos; a photo whose file content repeats one given before is dropped and
+    named in a note (state.paths keeps the photos used)."""
     paths, progress = state.paths, state.progress
+    kept: dict[bytes, Path] = {}
+    repeats: dict[bytes, list[Path]] = {}
     for i, path in enumerate(paths):
         progress("load", i / len(paths))
-        state.photos.append(load_photo(path))
+        photo = load_photo(path)
+        digest = _content_digest(path)
+        if digest in kept:
+            repeats.setdefault(digest, []).append(path)
+            continue
+        kept[digest] = path
+        state.photos.append(photo)
     progress("load", 1.0)
+    state.paths = list(kept.values())
+    for digest, dropped in repeats.items():
+        state.notes.append(repeat_note(kept[digest], dropped))
+
+
+def _content_digest(path: Path) -> bytes:
+    """A hash of the file's bytes (the photo was just read, so the file is there)."""
+    digest = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.digest()
+
+
+def repeat_note(first: Path, repeats: list[Path]) -> str:
+    """The note that ``repeats`` hold the same file content as ``first`` and were dropped."""
+    shown = ", ".join(quoted(p.name, 60) for p in repeats[:3])
+    more = f" and {len(repeats) - 3} more" if len(repeats) > 3 else ""
+    copies = "is a copy" if len(repeats) == 1 else "are copies"
+    return (
+        f"{shown}{more} {copies} of {quoted(first.name, 60)} (the same file content), so "
+        f"{'it was' if len(repeats) == 1 else 'they were'} dropped: each photo counts once."
+    )
 
 
 def _perceive(state: CreateState) -> None:
@@ -326,4 +361,5 @@ def _result(state: CreateState, seconds: StageSeconds) -> CreateResult:
         seconds=seconds,
         psnr=psnr,
         notes=tuple(state.notes),
+        photos=tuple(paths),
     )

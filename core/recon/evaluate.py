@@ -123,7 +123,7 @@ def evaluate(
     test_fit = _fit_held_out(body, perceptions, created.fit, preset.body_steps, progress)
 
     scores, panels = [], []
-    groups = ((created.fit, train, False), (test_fit, held_out, True))
+    groups = ((created.fit, created.photos, False), (test_fit, held_out, True))
     for fit, paths, is_held_out in groups:
         for view, path in zip(prepare_views(body, fit, preset.size), paths, strict=True):
             score, panel = score_view(created.avatar, view, Path(path).name, is_held_out, backend)

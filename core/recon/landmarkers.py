@@ -10,6 +10,9 @@ arrays in the pixel frame of the whole photo, whatever window of it was processe
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,20 +66,16 @@ class Landmarkers(contextlib.AbstractContextManager):
         self._stack = contextlib.ExitStack()
         self._open: dict[str, Any] = {}
 
-    def __exit__(self, *exc_info: object) -> None:
-        self._stack.close()
-        self._open.clear()
-
     def pose(self, rgb: np.ndarray, window: Window) -> PoseHit | None:
         """The most prominent person in ``rgb[window]`` (rgb: (H, W, 3) uint8), or None."""
-        result = self._solution("pose").process(window.cut(rgb))
+        result = self._process("pose", window.cut(rgb))
         if result.pose_landmarks is None:
             return None
         return _pose_hit(result, window, rgb.shape[:2])
 
     def holistic(self, rgb: np.ndarray, window: Window) -> PoseHit | None:
         """Like ``pose`` plus hands and the face mesh of that person."""
-        result = self._solution("holistic").process(window.cut(rgb))
+        result = self._process("holistic", window.cut(rgb))
         if result.pose_landmarks is None:
             return None
         hit = _pose_hit(result, window, rgb.shape[:2])
@@ -91,7 +90,7 @@ class Landmarkers(contextlib.AbstractContextManager):
 
     def faces(self, rgb: np.ndarray) -> list[Box]:
         """Boxes (photo pixels) of the faces found in the whole of ``rgb``."""
-        result = self._solution("faces").process(rgb)
+        result = self._process("faces", rgb)
         height, width = rgb.shape[:2]
         boxes = []
         for detection in result.detections or ():
@@ -102,16 +101,64 @@ class Landmarkers(contextlib.AbstractContextManager):
 
     def hand_count(self, rgb: np.ndarray) -> int:
         """How many hands MediaPipe Hands finds in the whole of ``rgb``."""
-        result = self._solution("hands").process(rgb)
+        result = self._process("hands", rgb)
         return len(result.multi_hand_landmarks or ())
 
-    def _solution(self, name: str) -> Any:
-        if name not in self._open:
-            self._open[name] = self._stack.enter_context(_make(name))
-        return self._open[name]
+    def _process(self, name: str, rgb: np.ndarray) -> Any:
+        """The result of solution ``name`` on ``rgb``, opening the solution on first use; the
+        native libraries' log lines are kept off the terminal meanwhile (``native_quiet``)."""
+        with native_quiet():
+            if name not in self._open:
+                self._open[name] = self._stack.enter_context(_make(name))
+            return self._open[name].process(rgb)
+
+    def __exit__(self, *exc_info: object) -> None:
+        with native_quiet():
+            self._stack.close()
+        self._open.clear()
+
+
+@contextlib.contextmanager
+def native_quiet() -> Iterator[None]:
+    """While the block runs, the process's file descriptor 2 (stderr) goes to the null device,
+    so that the log lines MediaPipe, TensorFlow Lite and glog write from C++ ("Created
+    TensorFlow Lite XNNPACK delegate", "Feedback manager requires ...") do not stand beside
+    the command's own sentence. Python exceptions are unaffected; set LCA_DEBUG=1 to see the
+    lines. Elsewhere in the process (Blender's own threads) stderr is quiet for as long too:
+    only MediaPipe's calls run inside the block."""
+    if os.environ.get("LCA_DEBUG"):
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError, AttributeError):  # no fd 2 (a GUI without a console)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _quiet_logging() -> None:
+    """Ask glog, TensorFlow and absl for errors only, before mediapipe is imported (a user's
+    own settings of these variables win)."""
+    os.environ.setdefault("GLOG_minloglevel", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        from absl import logging as absl_logging
+    except ImportError:
+        return
+    absl_logging.set_verbosity(absl_logging.ERROR)
 
 
 def _make(name: str) -> Any:
+    _quiet_logging()
     from mediapipe.python.solutions import face_detection, hands, holistic, pose
 
     if name == "pose":

@@ -6,12 +6,20 @@ Letters: N Gaussians, H x W pixels, K spherical-harmonics coefficients per chann
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
 from .sh import SH_COUNTS
+
+MAX_IMAGE_SIDE = 16384
+"""Widest and tallest image a camera renders, in pixels (``--size`` and camera files alike)."""
+
+RIGID_TOLERANCE = 1e-3
+"""How far world_to_camera's rotation may be from orthonormal (float32 cameras built from
+products of rotations drift by about 1e-6)."""
 
 
 def check_clip_range(
@@ -22,6 +30,33 @@ def check_clip_range(
     if not 0 < near < far:
         a, b = names
         raise ValueError(f"{owner} {a}/{b} must satisfy 0 < {a} < {b}, got {near}, {far}.")
+
+
+def check_intrinsics(K: Tensor) -> None:
+    """Raise ValueError unless the (3, 3) intrinsics ``K`` have positive focal lengths
+    fx = K[0, 0] and fy = K[1, 1]."""
+    fx, fy = float(K[0, 0]), float(K[1, 1])
+    if not (fx > 0 and fy > 0):
+        raise ValueError(f"Camera.K needs positive focal lengths, got fx={fx:.6g}, fy={fy:.6g}.")
+
+
+def check_rigid(world_to_camera: Tensor) -> None:
+    """Raise ValueError unless the (4, 4) ``world_to_camera`` is a rotation (orthonormal,
+    determinant +1, within RIGID_TOLERANCE) and a translation, with last row (0, 0, 0, 1)."""
+    matrix = world_to_camera.detach().double()
+    rotation = matrix[:3, :3]
+    eye = torch.eye(4, dtype=torch.float64, device=matrix.device)
+    drift = (rotation @ rotation.T - eye[:3, :3]).abs().max()
+    last_row = matrix[3] - eye[3]
+    if not (
+        float(drift) <= RIGID_TOLERANCE
+        and float(torch.linalg.det(rotation)) > 0
+        and float(last_row.abs().max()) <= RIGID_TOLERANCE
+    ):
+        raise ValueError(
+            "Camera.world_to_camera must be rigid: a rotation (orthonormal, determinant +1) "
+            "and a translation, with last row 0, 0, 0, 1."
+        )
 
 
 @dataclass(frozen=True)
@@ -48,11 +83,23 @@ class Camera:
             raise ValueError(
                 f"Camera.world_to_camera must be (4, 4), got {tuple(self.world_to_camera.shape)}."
             )
-        if self.width < 1 or self.height < 1:
-            raise ValueError(f"Camera size must be positive, got {self.width}x{self.height}.")
+        for side in (self.width, self.height):
+            try:
+                operator.index(side)
+            except TypeError:
+                raise ValueError(
+                    f"Camera size must be whole pixels, got {type(side).__name__}."
+                ) from None
+        if not (0 < self.width <= MAX_IMAGE_SIDE and 0 < self.height <= MAX_IMAGE_SIDE):
+            raise ValueError(
+                f"Camera size must be 1 to {MAX_IMAGE_SIDE} pixels a side, got "
+                f"{self.width}x{self.height}."
+            )
         for name in ("K", "world_to_camera"):
             if not bool(torch.isfinite(getattr(self, name)).all()):
                 raise ValueError(f"Camera.{name} has NaN or infinite values.")
+        check_intrinsics(self.K)
+        check_rigid(self.world_to_camera)
         check_clip_range(self.near, self.far)
 
     @property

@@ -65,5 +65,15 @@ def test_demo_takes_your_photo(tmp_path, monkeypatch):
         raise KeyboardInterrupt  # stop before any work
 
     monkeypatch.setattr("core.demo.run_demo", fake_run_demo)
-    assert main(["demo", "--out", str(tmp_path), "--photo", "me.jpg"]) == 130
-    assert str(calls["photo"]) == "me.jpg"
+    photo = tmp_path / "me.jpg"  # read before the demo starts: it must be a photo
+    Image.new("RGB", (300, 400), (200, 180, 160)).save(photo)
+    assert main(["demo", "--out", str(tmp_path / "out"), "--photo", str(photo)]) == 130
+    assert calls["photo"] == photo
+
+
+def test_demo_checks_its_photo_before_it_writes(tmp_path, capsys):
+    from core.commands.main import main
+
+    assert main(["demo", "--out", str(tmp_path / "out"), "--photo", "me.jpg"]) == 2
+    assert "'me.jpg' does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

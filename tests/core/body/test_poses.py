@@ -92,3 +92,55 @@ def test_bad_pose_specs(anny_body, tmp_path):
 def test_rest_pose_is_zero(anny_body):
     pose = rest_pose(anny_body)
     assert pose.rotations.abs().sum() == 0 and pose.expression.abs().sum() == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"bones": {"head": [0, "90", 0]}}, "must be a number"),
+        ({"bones": {"head": [0, float("nan"), 0]}}, "finite number"),
+        ({"bones": {"head": [0, float("inf"), 0]}}, "finite number"),
+        ({"bones": {"head": [0, 1e300, 0]}}, "between -3600 and 3600"),
+        ({"bones": {"head": [True, 0, 0]}}, "must be a number"),
+        ({"bones": {"head": {"x": 1}}}, "3 numbers"),
+        ({"bones": [1, 2, 3]}, "'bones' must be a JSON object"),
+        ({"expression": [1]}, "'expression' must be a JSON object"),
+        ({"expression": {"jawOpen": "wide"}}, "must be a number"),
+        ({"expression": {"jawOpen": float("nan")}}, "finite number"),
+        ({"translation": [0, 0, 1e39]}, "between -1000 and 1000"),
+        ({"translation": "up"}, "3 numbers"),
+        ({"bones": {"x" * 5000: [0, 0, 0]}}, "names bone 'xxx"),
+    ],
+)
+def test_hostile_pose_data_is_one_bounded_sentence(anny_body, data, message):
+    """Issue 16 item 4: every value is checked here, the one place every command (and any
+    other reader of pose JSON) goes through; nothing else than LcaError comes out."""
+    with pytest.raises(LcaError, match=message) as info:
+        pose_from_dict(anny_body, data, source="Pose file 'p.json'")
+    assert len(str(info.value)) < 300 and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("weight", ["nan", "inf", "-inf", "1e300", "11"])
+def test_preset_weights_must_be_finite_and_bounded(anny_body, weight):
+    with pytest.raises(LcaError, match="not a number between -10 and 10"):
+        parse_pose(anny_body, f"arm-raise:{weight}")
+
+
+def test_hostile_pose_files_are_one_sentence(anny_body, tmp_path):
+    cases = {
+        "deep.json": "[" * 100_000 + "]" * 100_000,
+        "huge.json": " " * (2 << 20) + "{}",
+        "digits.json": '{"translation": [' + "9" * 5000 + ", 0, 0]}",
+        "binary.json": "\udcff",
+    }
+    for name, text in cases.items():
+        path = tmp_path / name
+        path.write_bytes(text.encode("utf-8", "surrogateescape"))
+        with pytest.raises(LcaError) as info:
+            parse_pose(anny_body, str(path))
+        assert "\n" not in str(info.value) and name in str(info.value)
+    (tmp_path / "dir.json").mkdir()
+    with pytest.raises(LcaError, match="is a folder"):
+        parse_pose(anny_body, str(tmp_path / "dir.json"))
+    with pytest.raises(LcaError, match="too long"):
+        parse_pose(anny_body, str(tmp_path / ("p" * 300 + ".json")))

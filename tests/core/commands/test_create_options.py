@@ -72,3 +72,15 @@ def test_the_options_are_the_settings_both_commands_hand_over():
     settings = CreateSettings.from_args(args)
     assert settings == CreateSettings(seed=3, allow_mixed=True, threads=2)
     assert CreateSettings.from_args(parse("a.jpg", "-o", "a.lca")) == CreateSettings()
+
+
+def test_check_output_refuses_a_preview_name_the_file_system_cannot_take(tmp_path):
+    """NAME.preview.png is 8 bytes longer than NAME.lca: a 250-byte NAME.lca is legal, its
+    preview is not, and that is said before the long work (the Blender job may skip the
+    preview)."""
+    output = tmp_path / ("p" * 246 + ".lca")
+    with pytest.raises(LcaError, match="shorter name"):
+        create_command.check_output(output)
+    create_command.check_output(output, preview=False)
+    create_command.check_output(tmp_path / ("p" * 239 + ".lca"))
+    assert list(tmp_path.iterdir()) == []

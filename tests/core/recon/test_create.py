@@ -5,6 +5,8 @@ through the command line."""
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -102,11 +104,41 @@ def test_stages_run_in_order_and_each_is_timed():
     assert names.index("body") < names.index("appearance") < names.index("score")
 
 
-def test_two_photos_of_one_person_pass_the_same_person_check(patched, scene):
+def test_two_photos_of_one_person_pass_the_same_person_check(patched, scene, tmp_path):
     path = scene[0]
-    same = create_avatar([path, path], CreateSettings(quality="draft"))
-    assert len(same.psnr) == 2
+    again = tmp_path / "again.png"  # the same pixels in other file bytes
+    Image.open(path).save(again, compress_level=1)
+    same = create_avatar([path, again], CreateSettings(quality="draft"))
+    assert len(same.psnr) == 2 and same.photos == (path, again) and same.notes == ()
     assert patched["fit_body"] == [2]  # one fit of both photos
+
+
+def test_a_photo_given_twice_is_used_once_with_a_note(patched, scene, tmp_path):
+    path = scene[0]
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(path.read_bytes())
+    result = create_avatar([path, copy, path], CreateSettings(quality="draft"))
+    assert result.photos == (path,) and len(result.psnr) == 1
+    assert patched["fit_body"] == [1]
+    assert result.avatar.metadata["photos"] == "subject.png"
+    (note,) = result.notes
+    assert "'copy.png', 'subject.png'" in note and "copies of 'subject.png'" in note
+    assert "dropped" in note
+
+
+def test_twenty_copies_are_named_in_one_bounded_note(patched, scene, tmp_path, capsys):
+    path = scene[0]
+    copies = []
+    for i in range(19):
+        copies.append(tmp_path / f"copy{i:02d}.png")
+        copies[-1].write_bytes(path.read_bytes())
+    out = tmp_path / "me.lca"
+    args = ["create", str(path), *map(str, copies), "-o", str(out), "--quality", "draft"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    notes = [line for line in printed.splitlines() if line.startswith("Note: ")]
+    assert len(notes) == 1 and "and 16 more are copies of 'subject.png'" in notes[0]
+    assert "Self-view PSNR inside the person: subject.png" in printed
 
 
 def test_photos_of_different_people_are_refused(patched, scene, tmp_path, capsys):
@@ -162,6 +194,8 @@ def _fails_cleanly(args, tmp_path, capsys, expect: str) -> None:
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2, err
     assert err[-1].startswith("lca: error: ") and expect in err[-1], err
+    progress = re.compile(r"^[a-z -]+ +\d+%$")
+    assert all(progress.match(line) for line in err[:-1]), err  # no other lines
     assert err[-1].endswith(".")
     assert not out.exists()
     assert not out.parent.exists() or not any(out.parent.iterdir())
@@ -177,10 +211,22 @@ def test_cli_refuses_a_missing_file(tmp_path, capsys):
     _fails_cleanly([str(tmp_path / "nowhere.jpg")], tmp_path, capsys, "nowhere.jpg")
 
 
-def test_cli_refuses_a_photo_without_a_person(tmp_path, capsys):
+def test_cli_refuses_a_photo_without_a_person(tmp_path, capfd):
+    """Only the sentence (and the progress lines) reach stderr, none of the 7 log lines
+    MediaPipe, TensorFlow Lite and glog write from C++ (measured before the fix)."""
     photo = shared_photo("no_person_coffee_cup_01.jpg")
     pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")
-    _fails_cleanly([str(photo)], tmp_path, capsys, "No person")
+    _fails_cleanly([str(photo)], tmp_path, capfd, "No person")
+
+
+def test_native_log_lines_are_kept_off_stderr(capfd, monkeypatch):
+    from core.recon.landmarkers import native_quiet
+
+    monkeypatch.delenv("LCA_DEBUG", raising=False)
+    with native_quiet():
+        os.write(2, b"W0000 a C++ log line\n")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "after\n"
 
 
 def test_cli_refuses_an_output_that_is_not_lca(scene, tmp_path, capsys):

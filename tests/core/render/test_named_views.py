@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from core.errors import LcaError
-from core.render.named_views import camera_for, parse_size
+from core.render.named_views import camera_for, parse_size, parse_view
 
 PARTS = ("torso", "head")
 
@@ -76,3 +76,69 @@ def test_parse_size(text, size):
 def test_bad_size(text):
     with pytest.raises(LcaError, match="WIDTHxHEIGHT"):
         parse_size(text)
+
+
+K_GOOD = [[100.0, 0, 32], [0, 100.0, 24], [0, 0, 1]]
+W2C_GOOD = [[1.0, 0, 0, 0], [0, 0, -1, 0], [0, 1, 0, 3], [0, 0, 0, 1]]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"K": [[0.0] * 3] * 3}, "positive focal lengths"),
+        ({"K": [[-100.0, 0, 32], [0, 100.0, 24], [0, 0, 1]]}, "positive focal lengths"),
+        ({"K": [[1e39, 0, 32], [0, 100.0, 24], [0, 0, 1]]}, "non-finite or huge"),
+        ({"K": [[100.0, 0, 32], [0, 100.0, 24]]}, "3x3"),
+        ({"K": [["a", 0, 32], [0, 100.0, 24], [0, 0, 1]]}, "3x3"),
+        ({"world_to_camera": [[2.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}, "rigid"),
+        ({"world_to_camera": [[0.0] * 4] * 4}, "rigid"),
+        ({"world_to_camera": [[-1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1]]}, "rigid"),
+        ({"world_to_camera": [[1.0, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 1]]}, "rigid"),
+        ({"width": 100000, "height": 100000}, "1 to 16384 pixels"),
+        ({"width": 0}, "1 to 16384 pixels"),
+        ({"width": 64.5}, "whole number"),
+        ({"width": "64"}, "whole number"),
+        ({"height": True}, "whole number"),
+    ],
+)
+def test_bad_camera_files_are_refused_at_construction(tmp_path, fields, message):
+    """Issue 16 item 5: K all zeros divided by zero, 100000 x 100000 allocated 120 GB."""
+    path = tmp_path / "cam.json"
+    path.write_text(json.dumps({"K": K_GOOD, "world_to_camera": W2C_GOOD, **fields}))
+    with pytest.raises(LcaError, match=message) as info:
+        parse_view(str(path), 64, 64)
+    assert "\n" not in str(info.value) and len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", "null", "[" * 100_000, '{"K": ' + "9" * 5000 + "}"])
+def test_camera_files_that_are_not_objects_are_one_sentence(tmp_path, text):
+    path = tmp_path / "cam.json"
+    path.write_text(text)
+    with pytest.raises(LcaError, match="Camera file"):
+        parse_view(str(path), 64, 64)
+
+
+@pytest.mark.parametrize("spec", ["orbit:abc", "orbit:nan", "orbit:0:inf", "orbit:", "orbit:1:2:3"])
+def test_bad_orbits(spec):
+    with pytest.raises(LcaError, match="orbit:AZIMUTH"):
+        parse_view(spec, 64, 64)
+
+
+def test_orbit_at_the_pole_is_refused_before_framing():
+    with pytest.raises(LcaError, match="between -90 and 90"):
+        parse_view("orbit:0:90", 64, 64)
+
+
+def test_a_long_unknown_camera_is_echoed_short():
+    with pytest.raises(LcaError, match="Unknown camera") as info:
+        parse_view("x" * 4000, 64, 64)
+    assert len(str(info.value)) < 200
+
+
+def test_a_parsed_view_frames_as_the_spec_does():
+    means, parts = _cloud()
+    view = parse_view("orbit:30:20", 64, 64)
+    assert torch.equal(
+        camera_for(view, means, parts, PARTS, 64, 64).world_to_camera,
+        camera_for("orbit:30:20", means, parts, PARTS, 64, 64).world_to_camera,
+    )
