@@ -20,9 +20,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from ..avatar.lca_file import load_lca
+    from ..avatar.values import require_gaussians
     from ..posing import export_avatar_ply
 
-    avatar = load_lca(args.avatar)
+    avatar = require_gaussians(load_lca(args.avatar), args.avatar)
     vertices = None if args.pose == "rest" else posed_vertices(avatar, args.pose, args.smplx_dir)
     export_avatar_ply(avatar, args.output, vertices=vertices)
     print(f"Wrote {avatar.count:,} Gaussians ({args.pose} pose) to {args.output}")

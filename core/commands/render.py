@@ -52,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     from ..avatar.lca_file import load_lca
+    from ..avatar.values import require_gaussians
     from ..fileio import ensure_writable_dir
     from ..images import write_passes
     from ..posing import avatar_scene
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
     width, height = parse_size(args.size)
     out_dir = ensure_writable_dir(Path(args.out))
-    avatar = load_lca(args.avatar)
+    avatar = require_gaussians(load_lca(args.avatar), args.avatar)
     scene = avatar_scene(avatar, posed_vertices(avatar, args.pose, args.smplx_dir))
     cameras = args.camera or ["front"]
     start = time.perf_counter()
