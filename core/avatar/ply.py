@@ -103,7 +103,7 @@ def ply_bytes(means: Array, quats: Array, scales: Array, opacities: Array, sh: A
     # columns 3:6 are the zero normals
     out[:, 6:9] = sh[:, 0, :]
     # (N, K-1, 3) -> (N, 3, K-1) -> (N, 3(K-1)): channel-major as in 3DGS.
-    out[:, 9 : 9 + 3 * (k - 1)] = sh[:, 1:, :].transpose(0, 2, 1).reshape(n, -1)
+    out[:, 9 : 9 + 3 * (k - 1)] = sh[:, 1:, :].transpose(0, 2, 1).reshape(n, 3 * (k - 1))
     tail = 9 + 3 * (k - 1)
     out[:, tail] = np.log(p) - np.log1p(-p)
     out[:, tail + 1 : tail + 4] = np.log(np.maximum(scales, np.finfo(np.float32).tiny))
