@@ -18,6 +18,7 @@ are bounded so that every command can pose and render them in float32:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -32,6 +33,8 @@ MAX_ABS_VALUE = 1e4
 """Largest |value| of every other floating-point avatar tensor."""
 
 _BARY_TOL = 1e-3
+_ROWS = 1 << 18
+"""Rows checked at a time."""
 _INDEXED = {
     "binding.triangle": "triangle",
     "body.faces": "face vertex",
@@ -63,15 +66,25 @@ def tensor_problem(name: str, t: Tensor, ranges: IndexRanges) -> str | None:
             bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
             return f"has {_INDEXED[name]} index {bad} in '{name}', outside 0..{limit - 1}"
         return None
+    bound = MAX_ABS_LOG_SCALE if name == "binding.log_scale" else MAX_ABS_VALUE
     if not t.numel():
         return None
-    if not bool(torch.isfinite(t).all()):
+    for rows in t.split(_ROWS):  # temporaries stay small, whatever N a file declares
+        problem = _float_problem(name, rows, bound)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _float_problem(name: str, t: Tensor, bound: float) -> str | None:
+    """``tensor_problem`` for some rows of a floating-point tensor."""
+    lo, hi = (float(x) for x in torch.aminmax(t))  # NaN propagates into both
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         return f"has non-finite values (NaN or Inf) in '{name}'"
-    bound = MAX_ABS_LOG_SCALE if name == "binding.log_scale" else MAX_ABS_VALUE
-    if float(t.abs().max()) > bound:
+    if max(-lo, hi) > bound:
         return f"has values beyond +-{bound:g} in '{name}', too large to render"
     if name == "binding.barycentric":
-        if float(t.min()) < -_BARY_TOL:
+        if lo < -_BARY_TOL:
             return "has negative barycentric coordinates in 'binding.barycentric'"
         if float((t.sum(dim=-1) - 1.0).abs().max()) > _BARY_TOL:
             return "has barycentric coordinates that do not sum to 1 in 'binding.barycentric'"
