@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..core.avatar.avatar import SCHEMA_VERSION, Avatar, BodyIdentity, GaussianBinding
+from ..core.avatar.values import avatar_problem
 from ..core.errors import LcaError
 from ..core.render.sh import SH_COUNTS
 from ..core.rig import axes_to_blender
@@ -130,7 +131,10 @@ def write_header(avatar_object: bpy.types.Object, avatar: Avatar, source_path: s
 
 
 def read_avatar(avatar_object: bpy.types.Object) -> Avatar:
-    """The Avatar an avatar object holds (binding, header, canonical body mesh)."""
+    """The Avatar an avatar object holds (binding, header, canonical body mesh).
+
+    Its values pass the same check as a loaded `.lca` (``core.avatar.values``), else LcaError.
+    """
     props = avatar_object.lca_avatar
     body = props.body_mesh
     if not props.is_avatar or body is None or body.type != "MESH":
@@ -139,7 +143,7 @@ def read_avatar(avatar_object: bpy.types.Object) -> Avatar:
             "the avatar import created."
         )
     axes = axes_to_blender(props.up_axis)
-    return Avatar(
+    avatar = Avatar(
         binding=read_binding(avatar_object.data),
         body=BodyIdentity(
             model=props.body_model,
@@ -152,6 +156,13 @@ def read_avatar(avatar_object: bpy.types.Object) -> Avatar:
         up_axis=props.up_axis,
         metadata={item.name: item.value for item in props.metadata},
     )
+    problem = avatar_problem(avatar)  # the check every `.lca` load makes
+    if problem is not None:
+        raise LcaError(
+            f"The avatar '{avatar_object.name}' {problem}; undo the edit or import the avatar "
+            "again from its .lca file."
+        )
+    return avatar
 
 
 def _flat(values: torch.Tensor, dtype: type) -> np.ndarray:

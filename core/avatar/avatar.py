@@ -18,8 +18,8 @@ from torch import Tensor
 from ..errors import LcaError
 from ..render.sh import SH_COUNTS, SH_DEGREES
 
-SCHEMA_VERSION = 1
-"""Version of the `.lca` schema this code writes and reads."""
+SCHEMA_VERSION = 2
+"""Version of the `.lca` schema this code writes (2: with a checksum of the data; 1 still reads)."""
 
 
 @dataclass(frozen=True)

@@ -15,118 +15,57 @@ Layout (a standard safetensors file, readable by any safetensors reader):
 
 ``__metadata__["lca"]`` is compact JSON with sorted keys: format, schema_version, units,
 canonical_frame, up_axis, quaternion_order, color, sh_degree, count, body, part_names,
-metadata. There are no timestamps, so the same avatar gives the same bytes.
+metadata, data_checksum. There are no timestamps, so the same avatar gives the same bytes.
+
+``data_checksum`` (schema 2) is ``"blake2b-128:"`` and the hex BLAKE2b digest (16 bytes,
+``hashlib``, so every reader has it, Blender too) of the data section: every byte after the
+header, in file order. Schema 1 files have none and still load.
 
 The reader checks the whole layout (sizes, dtypes, shapes, offsets, schema version) from the
-header alone before it reads tensor data, then checks index ranges and finiteness. Nothing in
-a file is ever executed (no pickle).
+header alone (``lca_header``) before it reads tensor data, then verifies the checksum while
+streaming the data (no allocation), then reads each tensor straight into its own buffer and
+checks its values (``values``) before reading the next: a hostile file costs at most the
+memory of the tensors it declares up to its first bad one, never a copy of the whole file.
+Nothing in a file is ever executed (no pickle).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
-import re
-import stat
-import struct
 from pathlib import Path
 
-import safetensors
 import safetensors.torch
 import torch
 from torch import Tensor
 
-from ..errors import LcaFileError, OutputError
+from ..errors import OutputError
 from ..fileio import atomic_path
-from ..render.sh import SH_COUNTS
 from .avatar import BINDING_FIELDS, SCHEMA_VERSION, Avatar, BodyIdentity, GaussianBinding
-
-FORMAT = "lca"
-UNITS = "m"
-QUATERNION_ORDER = "wxyz"
-COLOR = "3dgs-sh-srgb"
-UP_AXES = ("Z", "Y")
-MAX_HEADER_BYTES = 100 * 1024 * 1024
-"""Largest safetensors JSON header the reader accepts (the safetensors library's own cap)."""
+from .lca_header import (
+    CHECKSUM_PREFIX,
+    COLOR,
+    FORMAT,
+    NOT_LCA,
+    QUATERNION_ORDER,
+    UNITS,
+    UP_AXES,
+    LcaLayout,
+    TensorSpan,
+    fail,
+    read_layout,
+    tensor_names,
+)
+from .values import IndexRanges, avatar_problem, avatar_tensors, tensor_problem
 
 _INT_FIELDS = frozenset({"triangle", "part"})
-_DTYPE_BYTES = {"F32": 4, "I32": 4}
-_BARY_TOL = 1e-3
 _INT32_MAX = 2**31 - 1
-
-_NOT_LCA = "choose a .lca file written by `lca create` or the Blender extension"
-_DAMAGED = "restore it from a backup or create the avatar again with `lca create`"
-_MAGIC = (
-    (b"ply\n", "a PLY point cloud"),
-    (b"ply\r\n", "a PLY point cloud"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"BLENDER", "a .blend file"),
-    (b"PK\x03\x04", "a ZIP archive, perhaps a PyTorch checkpoint"),
-)
-
-
-def _shown(value: object) -> str:
-    """``value`` from a file, quoted for a message if it is a short plain name, else "?"."""
-    text = str(value)
-    return f"'{text}'" if re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", text) else "?"
-
-
-def _fail(path: Path, problem: str, remedy: str = _DAMAGED) -> LcaFileError:
-    """One sentence: the file, what is wrong, what to do."""
-    return LcaFileError(f"'{path}' {problem}; {remedy}.")
-
-
-def _tensor_names(sh_k: int) -> dict[str, tuple[str, tuple[str | int, ...]]]:
-    """Tensor name -> (safetensors dtype, symbolic shape); N, V, F are resolved later."""
-    return {
-        "binding.triangle": ("I32", ("N",)),
-        "binding.barycentric": ("F32", ("N", 3)),
-        "binding.offset": ("F32", ("N", 3)),
-        "binding.rotation": ("F32", ("N", 4)),
-        "binding.log_scale": ("F32", ("N", 3)),
-        "binding.opacity_logit": ("F32", ("N",)),
-        "binding.sh": ("F32", ("N", sh_k, 3)),
-        "binding.part": ("I32", ("N",)),
-        "body.canonical_vertices": ("F32", ("V", 3)),
-        "body.faces": ("I32", ("F", 3)),
-    }
-
+_CHUNK = 1 << 20
+_RECREATE = "re-export it, or create the avatar again with `lca create`"
 
 # ----------------------------------------------------------------------------- checks
-
-
-def _value_problem(tensors: dict[str, Tensor], n_parts: int) -> str | None:
-    """Why the tensor values are unusable (indices, finiteness, barycentrics), or None.
-
-    tensors: the ten named tensors of the layout above (any integer dtype for indices).
-    """
-    n_verts = int(tensors["body.canonical_vertices"].shape[0])
-    n_faces = int(tensors["body.faces"].shape[0])
-    ranges = (
-        ("binding.triangle", "triangle", n_faces),
-        ("body.faces", "face vertex", n_verts),
-        ("binding.part", "body-part", n_parts),
-    )
-    for name, what, limit in ranges:
-        t = tensors[name]
-        if t.numel() and (int(t.min()) < 0 or int(t.max()) >= limit):
-            bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
-            return f"has {what} index {bad} in '{name}', outside 0..{limit - 1}"
-    for name, t in tensors.items():
-        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
-            return f"has non-finite values (NaN or Inf) in '{name}'"
-    bary = tensors["binding.barycentric"]
-    if bary.numel():
-        if float(bary.min()) < -_BARY_TOL:
-            return "has negative barycentric coordinates in 'binding.barycentric'"
-        if float((bary.sum(dim=-1) - 1.0).abs().max()) > _BARY_TOL:
-            return "has barycentric coordinates that do not sum to 1 in 'binding.barycentric'"
-    rot = tensors["binding.rotation"]
-    if rot.numel() and float(rot.norm(dim=-1).min()) < 1e-8:
-        return "has zero-length rotation quaternions in 'binding.rotation'"
-    return None
 
 
 def _check_avatar(avatar: Avatar) -> None:
@@ -136,10 +75,11 @@ def _check_avatar(avatar: Avatar) -> None:
     k = int(b.sh.shape[1])
     v = int(avatar.canonical_vertices.shape[0])
     f = int(avatar.faces.shape[0])
-    for name, (_, sym) in _tensor_names(k).items():
+    tensors = avatar_tensors(avatar)
+    for name, (_, sym) in tensor_names(k).items():
         if name.startswith("binding."):
             continue  # GaussianBinding checked its shapes and dtypes when it was built
-        t = _avatar_tensor(avatar, name)
+        t = tensors[name]
         want = tuple({"N": n, "V": v, "F": f}.get(s, s) for s in sym)
         if tuple(t.shape) != want:
             raise ValueError(f"{name} must have shape {want}, got {tuple(t.shape)}.")
@@ -156,26 +96,26 @@ def _check_avatar(avatar: Avatar) -> None:
     for key, value in avatar.body.shape.items():
         if not isinstance(key, str) or not math.isfinite(float(value)):
             raise ValueError(f"body.shape[{key!r}] must be a finite number under a str key.")
-    problem = _value_problem(
-        {name: _avatar_tensor(avatar, name) for name in _tensor_names(k)}, len(avatar.part_names)
-    )
+    texts = [*avatar.part_names, *avatar.metadata, *avatar.metadata.values(), *avatar.body.shape]
+    texts += [avatar.body.model, avatar.body.model_version]
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{text!r} is not valid Unicode text.") from None
+    problem = avatar_problem(avatar)
     if problem is not None:
         raise ValueError(f"avatar {problem}.")
-
-
-def _avatar_tensor(avatar: Avatar, name: str) -> Tensor:
-    if name == "body.canonical_vertices":
-        return avatar.canonical_vertices
-    if name == "body.faces":
-        return avatar.faces
-    return getattr(avatar.binding, name.removeprefix("binding."))
 
 
 # ----------------------------------------------------------------------------- writing
 
 
-def header_json(avatar: Avatar) -> str:
-    """The `lca` header of ``avatar`` as compact JSON with sorted keys."""
+def header_json(avatar: Avatar, data_checksum: str) -> str:
+    """The `lca` header of ``avatar`` as compact JSON with sorted keys.
+
+    data_checksum: ``CHECKSUM_PREFIX`` and the hex digest of the file's data section.
+    """
     header = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
@@ -193,19 +133,46 @@ def header_json(avatar: Avatar) -> str:
         },
         "part_names": list(avatar.part_names),
         "metadata": dict(avatar.metadata),
+        "data_checksum": data_checksum,
     }
     return json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _checksum(tensors: dict[str, Tensor], order: list[str]) -> str:
+    """The checksum of the data section that holds ``tensors`` (contiguous, CPU) in ``order``."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in order:
+        if tensors[name].numel():
+            digest.update(memoryview(tensors[name].numpy()).cast("B"))
+    return CHECKSUM_PREFIX + digest.hexdigest()
+
+
+def _file_order(data: bytes) -> list[str]:
+    """The tensor names of a safetensors file's bytes, in the order of their data."""
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    spans = [(e["data_offsets"], name) for name, e in header.items() if name != "__metadata__"]
+    return [name for _, name in sorted(spans)]
 
 
 def lca_bytes(avatar: Avatar) -> bytes:
     """The complete `.lca` file of ``avatar`` (deterministic: same avatar, same bytes)."""
     _check_avatar(avatar)
     tensors = {}
-    for name, (dtype, _) in _tensor_names(int(avatar.binding.sh.shape[1])).items():
-        t = _avatar_tensor(avatar, name).detach().to("cpu")
+    for name, (dtype, _) in tensor_names(int(avatar.binding.sh.shape[1])).items():
+        t = avatar_tensors(avatar)[name].detach().to("cpu")
         t = t.to(torch.int32 if dtype == "I32" else torch.float32).contiguous()
         tensors[name] = t
-    return safetensors.torch.save(tensors, metadata={"lca": header_json(avatar)})
+    # safetensors lays the data out by dtype (F32 before I32), then by name; the order is
+    # read back from what it wrote and the file written again in the (never seen) case
+    # that a safetensors version orders it differently.
+    order = sorted(tensors, key=lambda name: (tensors[name].dtype == torch.int32, name))
+    while True:
+        meta = {"lca": header_json(avatar, _checksum(tensors, order))}
+        data = safetensors.torch.save(tensors, metadata=meta)
+        if _file_order(data) == order:
+            return data
+        order = _file_order(data)
 
 
 def _write_file(path: Path, data: bytes) -> None:
@@ -239,231 +206,72 @@ def save_lca(avatar: Avatar, path: Path | str) -> None:
 # ----------------------------------------------------------------------------- reading
 
 
-def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
+def _verify_checksum(path: Path, f, layout: LcaLayout) -> None:
+    """Stream the data section of open file ``f`` through BLAKE2b; LcaFileError if it differs."""
+    digest = hashlib.blake2b(digest_size=16)
+    f.seek(layout.data_start)
+    left = layout.data_size
+    while left:
+        chunk = f.read(min(left, _CHUNK))
+        if not chunk:
+            raise fail(path, "changed while it was being read", "try again")
+        digest.update(chunk)
+        left -= len(chunk)
+    if CHECKSUM_PREFIX + digest.hexdigest() != layout.lca["data_checksum"]:
+        raise fail(path, "is damaged (its data does not match its checksum)", _RECREATE)
 
 
-def _reject_constant(token: str) -> float:
-    raise ValueError(f"non-finite number {token}")
+def _read_tensor(path: Path, f, span: TensorSpan, data_start: int) -> Tensor:
+    """The tensor ``span`` read from open file ``f`` into a buffer of its own.
 
-
-def _parse_json(text: str) -> object:
-    return json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
-
-
-def _is_int(x: object) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _open_checks(path: Path) -> int:
-    """Check ``path`` is an existing regular file; return its size in bytes."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise _fail(path, "does not exist", f"check the path, or {_NOT_LCA}") from None
-    except OSError as err:
-        raise _fail(path, f"cannot be read ({err.strerror})", _NOT_LCA) from None
-    if stat.S_ISDIR(st.st_mode):
-        raise _fail(path, "is a folder, not an avatar file", _NOT_LCA)
-    if not stat.S_ISREG(st.st_mode):
-        raise _fail(path, "is not a regular file", _NOT_LCA)
-    return st.st_size
-
-
-def _parse_lca_header(path: Path, meta: object) -> dict:
-    """Validate the `lca` JSON header (from ``__metadata__``) and return it."""
-    meta = {} if meta is None else meta
-    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise _fail(path, "has a corrupt safetensors header (__metadata__ is not text)")
-    if not isinstance(meta.get("lca"), str):
-        raise _fail(path, "is a safetensors file but not an LCA avatar (no 'lca' header)", _NOT_LCA)
-    try:
-        h = _parse_json(meta["lca"])
-    except (ValueError, RecursionError):
-        raise _fail(path, "has a corrupt LCA header (not valid JSON)") from None
-    if not isinstance(h, dict) or h.get("format") != FORMAT:
-        raise _fail(
-            path, "is a safetensors file but not an LCA avatar (format is not 'lca')", _NOT_LCA
-        )
-    version = h.get("schema_version")
-    if not _is_int(version):
-        raise _fail(path, "has a corrupt LCA header (schema_version is not an integer)")
-    if version != SCHEMA_VERSION:
-        raise _fail(
-            path,
-            f"was written with LCA schema version {version}, but this build reads version "
-            f"{SCHEMA_VERSION}",
-            "update the LCA Avatar extension and the `lca` package to open it",
-        )
-    fixed = (("units", UNITS), ("quaternion_order", QUATERNION_ORDER), ("color", COLOR))
-    for key, want in fixed:
-        if h.get(key) != want:
-            raise _fail(path, f"has a corrupt LCA header ({key} is not {want!r})")
-    what = _header_problem(h)
-    if what is not None:
-        raise _fail(path, f"has a corrupt LCA header ({what})")
-    return h
-
-
-def _finite_number(x: object) -> bool:
-    if not isinstance(x, int | float) or isinstance(x, bool):
-        return False
-    try:
-        return math.isfinite(x)
-    except OverflowError:  # an int too large for a float
-        return False
-
-
-def _header_problem(h: dict) -> str | None:
-    """What is wrong with the variable fields of a parsed `lca` header, or None."""
-    body = h.get("body")
-    if h.get("up_axis") not in UP_AXES:
-        return "up_axis is not 'Z' or 'Y'"
-    if not _is_int(h.get("sh_degree")) or h["sh_degree"] not in range(len(SH_COUNTS)):
-        return "bad sh_degree"
-    if not _is_int(h.get("count")) or h["count"] < 0:
-        return "bad count"
-    if not isinstance(h.get("canonical_frame"), str):
-        return "bad canonical_frame"
-    if (
-        not isinstance(body, dict)
-        or not isinstance(body.get("model"), str)
-        or not isinstance(body.get("model_version"), str)
-        or not isinstance(body.get("shape"), dict)
-        or not all(_finite_number(v) for v in body["shape"].values())
-    ):
-        return "bad body"
-    names = h.get("part_names")
-    if not isinstance(names, list) or not all(isinstance(p, str) for p in names):
-        return "bad part_names"
-    meta = h.get("metadata")
-    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        return "bad metadata"
-    return None
-
-
-def _check_layout(path: Path, header: dict, h: dict, data_size: int) -> None:
-    """Check every tensor entry against the header: names, dtypes, shapes, offsets, size."""
-    expected = _tensor_names(SH_COUNTS[h["sh_degree"]])
-    names = set(header) - {"__metadata__"}
-    for name in sorted(names - set(expected)):
-        raise _fail(path, f"has an unexpected tensor {_shown(name)}")
-    for name in expected:
-        if name not in names:
-            raise _fail(path, f"is missing the tensor '{name}'")
-    dims = {"N": h["count"]}
-    spans = []
-    for name, (dtype, sym) in expected.items():
-        entry = header[name]
-        if not isinstance(entry, dict):
-            raise _fail(path, f"has a corrupt entry for '{name}'")
-        shape, offsets = entry.get("shape"), entry.get("data_offsets")
-        if entry.get("dtype") != dtype:
-            found = _shown(entry.get("dtype"))
-            raise _fail(path, f"stores '{name}' as dtype {found} instead of '{dtype}'")
-        if (
-            not isinstance(shape, list)
-            or len(shape) != len(sym)
-            or not all(_is_int(s) and s >= 0 for s in shape)
-        ):
-            raise _fail(path, f"has a corrupt shape for '{name}'")
-        for s, want in zip(shape, sym, strict=True):
-            want = dims.setdefault(want, s) if isinstance(want, str) else want
-            if s != want:
-                raise _fail(path, f"stores '{name}' with shape {shape}, inconsistent with the rest")
-        if (
-            not isinstance(offsets, list)
-            or len(offsets) != 2
-            or not all(_is_int(o) for o in offsets)
-        ):
-            raise _fail(path, f"has corrupt data offsets for '{name}'")
-        nbytes = _DTYPE_BYTES[dtype] * math.prod(shape)
-        if offsets[1] - offsets[0] != nbytes:
-            raise _fail(path, f"has data offsets for '{name}' that do not match its shape")
-        spans.append((offsets[0], offsets[1], name))
-    if dims["V"] < 3 or dims["F"] < 1:
-        raise _fail(path, "has an empty body mesh")
-    end = 0
-    for begin, stop, name in sorted(spans):
-        if begin != end:
-            raise _fail(path, f"has overlapping or gapped tensor data at '{name}'")
-        end = stop
-    if end > data_size:
-        raise _fail(path, f"is truncated (its tensor data needs {end} bytes but has {data_size})")
-    if end < data_size:
-        raise _fail(path, f"has {data_size - end} unexpected bytes after its tensor data")
-
-
-def read_lca_header(path: Path | str) -> dict:
-    """Validate the file layout of ``path`` without reading tensor data; return the header.
-
-    Returns the parsed `lca` JSON header (see the module docstring). Raises LcaFileError.
+    The data is little-endian, as is every machine torch runs on that this project supports.
     """
-    _, h, _ = _read_and_check_header(Path(path))
-    return h
+    t = torch.empty(span.shape, dtype=torch.int32 if span.dtype == "I32" else torch.float32)
+    if t.numel():
+        f.seek(data_start + span.begin)
+        if f.readinto(memoryview(t.numpy()).cast("B")) != span.end - span.begin:
+            raise fail(path, "changed while it was being read", "try again")
+    return t
 
 
-def _read_and_check_header(path: Path) -> tuple[dict, dict, int]:
-    """(safetensors header, lca header, file size) after all layout checks."""
-    size = _open_checks(path)
-    if size == 0:
-        raise _fail(path, "is empty (0 bytes)")
+def _read_tensors(path: Path, layout: LcaLayout) -> dict[str, Tensor]:
+    """Every tensor of ``path``, each value-checked as soon as it is read, in file order."""
+    h = layout.lca
+    shapes = {span.name: span.shape for span in layout.spans}
+    ranges = IndexRanges(
+        faces=shapes["body.faces"][0],
+        vertices=shapes["body.canonical_vertices"][0],
+        parts=len(h["part_names"]),
+    )
+    tensors = {}
     try:
         with open(path, "rb") as f:
-            prefix = f.read(8)
-            for magic, kind in _MAGIC:
-                if prefix.startswith(magic):
-                    raise _fail(path, f"is not an LCA avatar file (it looks like {kind})", _NOT_LCA)
-            if size < 8:
-                raise _fail(path, "is too short to be an LCA avatar file (under 8 bytes)")
-            (n,) = struct.unpack("<Q", prefix)
-            if n > MAX_HEADER_BYTES:
-                raise _fail(
-                    path, "is not an LCA avatar file (its header size is implausible)", _NOT_LCA
-                )
-            if n > size - 8:
-                problem = f"its header length {n} does not fit in the file's {size} bytes"
-                raise _fail(path, f"is truncated or corrupt ({problem})")
-            raw = f.read(n)
+            if h["schema_version"] >= 2:
+                _verify_checksum(path, f, layout)
+            for span in layout.spans:
+                t = _read_tensor(path, f, span, layout.data_start)
+                problem = tensor_problem(span.name, t, ranges)
+                if problem is not None:
+                    raise fail(path, problem)
+                tensors[span.name] = t
+            if f.read(1):
+                raise fail(path, "changed while it was being read", "try again")
     except OSError as err:
-        raise _fail(path, f"cannot be read ({err.strerror})", _NOT_LCA) from None
-    try:
-        header = _parse_json(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        header = None
-    if not isinstance(header, dict):
-        raise _fail(path, "is not an LCA avatar file (its header is not valid JSON)", _NOT_LCA)
-    h = _parse_lca_header(path, header.get("__metadata__"))
-    _check_layout(path, header, h, size - 8 - n)
-    return header, h, size
+        raise fail(path, f"cannot be read ({err.strerror})", NOT_LCA) from None
+    return tensors
 
 
 def load_lca(path: Path | str) -> Avatar:
     """Read and validate a `.lca` file; raise LcaFileError (one sentence) if it is unusable.
 
-    Returns an Avatar with float32 tensors and int64 indices on the CPU.
+    Returns an Avatar with float32 tensors and int64 indices on the CPU. Values are bounded
+    as ``core.avatar.values`` says; an avatar with no Gaussians loads (``info`` shows it;
+    rendering and export refuse it through ``values.require_gaussians``).
     """
     path = Path(path)
-    _, h, size = _read_and_check_header(path)
-    try:
-        with open(path, "rb") as f:
-            data = f.read(size + 1)
-    except OSError as err:
-        raise _fail(path, f"cannot be read ({err.strerror})", _NOT_LCA) from None
-    if len(data) != size:
-        raise _fail(path, "changed while it was being read", "try again")
-    try:
-        tensors = safetensors.torch.load(data)
-    except (safetensors.SafetensorError, ValueError, RuntimeError):
-        raise _fail(path, "has corrupt tensor data") from None
-    problem = _value_problem(tensors, len(h["part_names"]))
-    if problem is not None:
-        raise _fail(path, problem)
+    layout = read_layout(path)
+    tensors = _read_tensors(path, layout)
+    h = layout.lca
 
     def field(name: str) -> Tensor:
         t = tensors[f"binding.{name}"]
@@ -483,3 +291,11 @@ def load_lca(path: Path | str) -> Avatar:
         up_axis=h["up_axis"],
         metadata=dict(h["metadata"]),
     )
+
+
+def read_lca_header(path: Path | str) -> dict:
+    """Validate the file layout of ``path`` without reading tensor data; return the header.
+
+    Returns the parsed `lca` JSON header (see the module docstring). Raises LcaFileError.
+    """
+    return read_layout(Path(path)).lca

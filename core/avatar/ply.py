@@ -25,6 +25,10 @@ from ..fileio import atomic_path
 from ..render.sh import SH_COUNTS
 
 _MAX_HEADER_BYTES = 64 * 1024
+MAX_ABS_LOG_SCALE = 20.0
+"""Largest |log-scale| a PLY may hold (log of metres)."""
+MAX_ABS_VALUE = 1e6
+"""Largest |value| of every other PLY property."""
 _REMEDY = "choose a PLY written by `lca export-ply` or another 3D Gaussian splatting tool"
 
 Array = np.ndarray | Tensor
@@ -99,7 +103,7 @@ def ply_bytes(means: Array, quats: Array, scales: Array, opacities: Array, sh: A
     # columns 3:6 are the zero normals
     out[:, 6:9] = sh[:, 0, :]
     # (N, K-1, 3) -> (N, 3, K-1) -> (N, 3(K-1)): channel-major as in 3DGS.
-    out[:, 9 : 9 + 3 * (k - 1)] = sh[:, 1:, :].transpose(0, 2, 1).reshape(n, -1)
+    out[:, 9 : 9 + 3 * (k - 1)] = sh[:, 1:, :].transpose(0, 2, 1).reshape(n, 3 * (k - 1))
     tail = 9 + 3 * (k - 1)
     out[:, tail] = np.log(p) - np.log1p(-p)
     out[:, tail + 1 : tail + 4] = np.log(np.maximum(scales, np.finfo(np.float32).tiny))
@@ -162,7 +166,7 @@ def _read_header(path: Path, data: bytes) -> tuple[int, list[str], int]:
             continue
         if words[0] == "format":
             if words[1:] != ["binary_little_endian", "1.0"]:
-                fmt = " ".join(words[1:2]) or "unknown"
+                fmt = " ".join(words[1:2])[:40] or "unknown"
                 raise _fail(path, f"is a PLY in {fmt} format, not binary little-endian")
         elif words[0] == "element":
             elements += 1
@@ -171,20 +175,41 @@ def _read_header(path: Path, data: bytes) -> tuple[int, list[str], int]:
             count = int(words[2])
         elif words[0] == "property":
             if len(words) != 3 or words[1] not in ("float", "float32"):
-                raise _fail(path, f"is not a 3D Gaussian splatting PLY (property {line!r})")
+                raise _fail(path, f"is not a 3D Gaussian splatting PLY (property {line[:40]!r})")
             names.append(words[2])
         else:
-            raise _fail(path, f"has an unknown PLY header line {line!r}")
+            raise _fail(path, f"has an unknown PLY header line {line[:40]!r}")
     if count < 0:
         raise _fail(path, "has no vertex element")
     return count, names, end + len(b"end_header\n")
+
+
+def _value_problem(table: np.ndarray, col: dict[str, int]) -> str | None:
+    """Why the (N, P) float64 property ``table`` (columns by name ``col``) is unusable, or None.
+
+    Bounds (as for avatars, core.avatar.values): log-scales |x| <= 20 (e^20 m is 5e8 m;
+    3DGS scenes hold about -12..3), every other value |x| <= 1e6 (positions in metres: a
+    margin for large scenes, yet finite when rendered in float32).
+    """
+    if not np.isfinite(table).all():
+        return "has non-finite values (NaN or Inf)"
+    scales = table[:, [col["scale_0"], col["scale_1"], col["scale_2"]]]
+    if scales.size and np.abs(scales).max() > MAX_ABS_LOG_SCALE:
+        return f"has log-scales beyond +-{MAX_ABS_LOG_SCALE:g}, too large to render"
+    if table.size and np.abs(table).max() > MAX_ABS_VALUE:
+        return f"has values beyond +-{MAX_ABS_VALUE:g}, too large to render"
+    quats = table[:, [col["rot_0"], col["rot_1"], col["rot_2"], col["rot_3"]]]
+    if quats.size and np.linalg.norm(quats, axis=1).min() < 1e-8:
+        return "has zero-length rotation quaternions"
+    return None
 
 
 def read_ply(path: Path | str) -> PlyGaussians:
     """Read a 3DGS PLY (binary little-endian, float32 properties) into linear form.
 
     Properties are found by name, so any order is accepted; raises LcaFileError when the
-    file is missing, is not a 3DGS PLY, or is truncated.
+    file is missing, is not a 3DGS PLY, is truncated, or holds values that cannot be
+    rendered (non-finite, absurd scales, zero quaternions).
     """
     path = Path(path)
     if not path.is_file():
@@ -209,6 +234,9 @@ def read_ply(path: Path | str) -> PlyGaussians:
     table = np.frombuffer(data, dtype="<f4", count=count * len(names), offset=start)
     table = table.reshape(count, len(names)).astype(np.float64)
     col = {name: i for i, name in enumerate(names)}
+    problem = _value_problem(table, col)
+    if problem is not None:
+        raise _fail(path, problem)
 
     def cols(*keys: str) -> np.ndarray:
         return table[:, [col[key] for key in keys]]

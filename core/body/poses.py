@@ -80,7 +80,10 @@ def _number(value: object, where: str, limit: float, unit: str) -> float:
     """``value`` as a float, or LcaError unless it is a finite number within +-``limit``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise LcaError(f"{where} must be a number ({unit}), not {quoted(json_text(value))}.")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        number = math.inf
     if not (math.isfinite(number) and abs(number) <= limit):
         raise LcaError(
             f"{where} is {quoted(json_text(value))}; it must be a finite number between "

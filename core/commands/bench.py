@@ -9,13 +9,13 @@ from .options import add_threads_option, set_threads
 
 HELP = (
     "Measure speed: deform, render, io, create or blender (the live link per frame); "
-    "prints figures and ratios."
+    "prints figures and ratios. `lca bench fuzz` tries mutated inputs on every reader."
 )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("bench", help=HELP, description=HELP)
-    p.add_argument("what", choices=("deform", "render", "io", "create", "blender"))
+    p.add_argument("what", choices=("deform", "render", "io", "create", "blender", "fuzz"))
     p.add_argument(
         "--count",
         type=int,
@@ -35,6 +35,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--photo", help="create: the photo (default: the sample person)")
     p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument("--cases", type=int, default=10_000, help="fuzz: most cases (default 10000)")
+    p.add_argument("--seconds", type=float, default=60.0, help="fuzz: time limit (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="fuzz: seed of the cases (default 0)")
+    p.add_argument(
+        "--target",
+        action="append",
+        choices=("lca", "ply", "pose", "camera"),
+        help="fuzz: reader to fuzz; repeatable (default all)",
+    )
     add_threads_option(p)
     return p
 
@@ -48,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
         for count in args.count or []:
             argv += ["--count", str(count)]
         return run_blender(argv)
+    if args.what == "fuzz":
+        return _fuzz(args)
     from ..bench import BenchRequest
     from ..bench import run as run_bench
 
@@ -62,3 +73,18 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
     )
     return run_bench(request)
+
+
+def _fuzz(args: argparse.Namespace) -> int:
+    """Exit 0 when every case loaded or was refused with the project's own error, else 1."""
+    from ..fuzz.run import TARGETS, FuzzSettings, report_lines, run_fuzz
+
+    settings = FuzzSettings(
+        cases=max(0, args.cases),
+        seconds=max(0.0, args.seconds),
+        seed=args.seed,
+        targets=tuple(args.target or TARGETS),
+    )
+    report = run_fuzz(settings)
+    print("\n".join(report_lines(report, settings.seed)), flush=True)
+    return 1 if report.failed else 0

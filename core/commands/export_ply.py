@@ -23,11 +23,12 @@ def run(args: argparse.Namespace) -> int:
     """The output name and folder are checked before the avatar is read; nothing is written
     unless every argument is good."""
     from ..avatar.lca_file import load_lca
+    from ..avatar.values import require_gaussians
     from ..fileio import check_output_file
     from ..posing import export_avatar_ply
 
     check_output_file(args.output)
-    avatar = load_lca(args.avatar)
+    avatar = require_gaussians(load_lca(args.avatar), args.avatar)
     vertices = None if args.pose == "rest" else posed_vertices(avatar, args.pose, args.smplx_dir)
     export_avatar_ply(avatar, args.output, vertices=vertices)
     print(f"Wrote {avatar.count:,} Gaussians ({one_line(args.pose, 60)} pose) to {args.output}")

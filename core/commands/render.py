@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     """Every argument is checked (size, cameras, avatar, pose, output folder) before the
     output folder is made or anything is written."""
     from ..avatar.lca_file import load_lca
+    from ..avatar.values import require_gaussians
     from ..fileio import check_output_dir, check_output_file, ensure_writable_dir
     from ..images import pass_paths, write_passes
     from ..posing import avatar_scene
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     for view in views:
         for path in pass_paths(Path(args.out), stem_of(view.name)):
             check_output_file(path)
-    avatar = load_lca(args.avatar)
+    avatar = require_gaussians(load_lca(args.avatar), args.avatar)
     scene = avatar_scene(avatar, posed_vertices(avatar, args.pose, args.smplx_dir))
     cameras = [
         camera_for(view, scene.means, avatar.binding.part, avatar.part_names, width, height)

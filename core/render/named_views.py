@@ -148,7 +148,7 @@ def _matrix(data: dict, key: str, n: int) -> Tensor:
         for v in row:
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ValueError(f"{key} must be {n}x{n} numbers")
-            if not math.isfinite(float(v)) or abs(float(v)) > 1e30:
+            if abs(v) > 1e30 or (isinstance(v, float) and not math.isfinite(v)):
                 raise ValueError(f"{key} has non-finite or huge numbers")
     return torch.tensor(rows, dtype=torch.float32)
 
@@ -158,8 +158,8 @@ def _pixels(data: dict, key: str, default: int) -> int:
     value = data.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{key} must be a whole number of pixels")
-    if not (math.isfinite(value) and value == int(value)):
+    if isinstance(value, float) and not (math.isfinite(value) and value.is_integer()):
         raise ValueError(f"{key} must be a whole number of pixels")
-    if not 1 <= value <= MAX_IMAGE_SIDE:
+    if not 1 <= value <= MAX_IMAGE_SIDE:  # exact for integers of any size
         raise ValueError(f"{key} must be 1 to {MAX_IMAGE_SIDE} pixels")
     return int(value)

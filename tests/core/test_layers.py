@@ -24,6 +24,7 @@ LAYERS = {
     "recon": 6,
     "demo": 7,
     "bench": 7,
+    "fuzz": 7,
     "commands": 8,
 }
 """Top-level part of core (a package or a module) -> its layer in docs/core-map.md."""

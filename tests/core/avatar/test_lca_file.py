@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -12,7 +13,7 @@ import safetensors
 import safetensors.torch
 import torch
 
-from core.avatar import SCHEMA_VERSION, Avatar, lca_file
+from core.avatar import SCHEMA_VERSION, lca_file
 from core.avatar.benchmark import bench_io
 from core.avatar.lca_file import load_lca, read_lca_header, save_lca
 from core.avatar.ply import export_ply
@@ -45,24 +46,24 @@ def edit_lca_header(data: bytes, **changes) -> bytes:
     return pack(header, body)
 
 
+def with_checksum(data: bytes) -> bytes:
+    """``data`` with the header's checksum made to match its tensor data again."""
+    header, body = split(data)
+    checksum = "blake2b-128:" + hashlib.blake2b(body, digest_size=16).hexdigest()
+    return edit_lca_header(data, data_checksum=checksum)
+
+
 def edit_tensors(data: bytes, edit) -> bytes:
-    """Re-pack a valid file after ``edit(tensors)`` changes tensor values (same metadata)."""
+    """Re-pack a valid file after ``edit(tensors)`` changes tensor values (same metadata, a
+    matching checksum: these files test the value checks behind it)."""
     header, _ = split(data)
     tensors = _load_tensors(data)
     edit(tensors)
-    return safetensors.torch.save(tensors, metadata=header["__metadata__"])
+    return with_checksum(safetensors.torch.save(tensors, metadata=header["__metadata__"]))
 
 
 def files_in(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
-
-
-@pytest.fixture
-def good(tmp_path, make_avatar) -> tuple[Avatar, bytes]:
-    avatar = make_avatar(n=64, sh_degree=2, seed=3)
-    path = tmp_path / "good.lca"
-    save_lca(avatar, path)
-    return avatar, path.read_bytes()
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def no_tensor_load(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("tensor data was read before the layout was rejected")
 
-    monkeypatch.setattr(safetensors.torch, "load", refuse)
+    monkeypatch.setattr(lca_file, "_read_tensors", refuse)
 
 
 def expect_bad(path: Path, one_sentence, *words: str) -> str:
@@ -260,9 +261,7 @@ def test_unknown_schema_version(tmp_path, good, one_sentence, no_tensor_load):
         edit_lca_header(good[1], schema_version=SCHEMA_VERSION + 1)
     )
     message = expect_bad(tmp_path / "future.lca", one_sentence, "update")
-    assert (
-        f"version {SCHEMA_VERSION + 1}" in message and f"reads version {SCHEMA_VERSION};" in message
-    )
+    assert f"version {SCHEMA_VERSION + 1}," in message and f"to {SCHEMA_VERSION};" in message
 
 
 def test_not_lca_format(tmp_path, good, one_sentence, no_tensor_load):
@@ -486,3 +485,65 @@ def test_random_byte_flips_give_lca_errors(tmp_path, good):
             mutated[at] = int(torch.randint(0, 256, (1,), generator=g))
         (tmp_path / "flip.lca").write_bytes(bytes(mutated))
         _loads_or_lca_error(tmp_path / "flip.lca")
+
+
+# ----------------------------------------------------------------------------- integrity
+
+
+def test_header_holds_the_checksum_of_the_data(good):
+    header, body = split(good[1])
+    lca = json.loads(header["__metadata__"]["lca"])
+    assert lca["schema_version"] == SCHEMA_VERSION == 2
+    assert (
+        lca["data_checksum"] == "blake2b-128:" + hashlib.blake2b(body, digest_size=16).hexdigest()
+    )
+
+
+def test_every_flipped_data_byte_is_refused_as_damaged(tmp_path, good, one_sentence):
+    data = good[1]
+    start = len(data) - len(split(data)[1])
+    for at in range(start, len(data), 97):
+        damaged = bytearray(data)
+        damaged[at] ^= 0x10
+        (tmp_path / "d.lca").write_bytes(bytes(damaged))
+        message = expect_bad(tmp_path / "d.lca", one_sentence, "damaged", "re-export")
+        assert "create the avatar again" in message
+
+
+def test_schema_1_files_without_a_checksum_still_load(tmp_path, good):
+    header, body = split(good[1])
+    lca = json.loads(header["__metadata__"]["lca"])
+    del lca["data_checksum"]
+    lca["schema_version"] = 1
+    header["__metadata__"]["lca"] = json.dumps(lca, sort_keys=True, separators=(",", ":"))
+    (tmp_path / "old.lca").write_bytes(pack(header, body))
+    back = load_lca(tmp_path / "old.lca")
+    assert torch.equal(back.binding.sh, good[0].binding.sh)
+
+
+@pytest.mark.parametrize("checksum", [None, "", "blake2b-128:xyz", 5, "md5:" + "0" * 32])
+def test_schema_2_needs_a_well_formed_checksum(tmp_path, good, one_sentence, checksum):
+    (tmp_path / "c.lca").write_bytes(edit_lca_header(good[1], data_checksum=checksum))
+    expect_bad(tmp_path / "c.lca", one_sentence, "data_checksum")
+
+
+# ----------------------------------------------------------------------------- bounds
+
+
+def test_values_are_checked_tensor_by_tensor_as_they_are_read(tmp_path, good, monkeypatch):
+    """A file of zeros with a valid layout is refused at its first tensor (the barycentrics),
+    before the larger ones are read: a hostile file never costs its whole declared size."""
+    header, body = split(good[1])
+    (tmp_path / "zeros.lca").write_bytes(pack(header, bytes(len(body))))
+    data = edit_lca_header((tmp_path / "zeros.lca").read_bytes(), schema_version=1)
+    (tmp_path / "zeros.lca").write_bytes(data)
+    read = []
+    real = lca_file._read_tensor
+    monkeypatch.setattr(
+        lca_file,
+        "_read_tensor",
+        lambda path, f, span, start: read.append(span.name) or real(path, f, span, start),
+    )
+    with pytest.raises(LcaFileError, match="barycentric"):
+        load_lca(tmp_path / "zeros.lca")
+    assert read == ["binding.barycentric"]

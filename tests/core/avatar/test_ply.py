@@ -173,3 +173,35 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OutputError, match="No space left"):
         export_ply(tmp_path / "a.ply", **random_gaussians(4, 1))
     assert list(tmp_path.iterdir()) == []
+
+
+def _edit_property(path: Path, name: str, row: int, value: float) -> None:
+    """Overwrite one float32 property of one Gaussian in a written PLY."""
+    data = bytearray(path.read_bytes())
+    start = data.index(b"end_header\n") + len(b"end_header\n")
+    names = [line.split()[2] for line in header_lines(path) if line.startswith("property")]
+    at = start + 4 * (row * len(names) + names.index(name))
+    data[at : at + 4] = np.float32(value).tobytes()
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("names", "value", "word"),
+    [
+        (("x",), float("nan"), "non-finite"),
+        (("f_dc_1",), float("inf"), "non-finite"),
+        (("scale_0",), 1000.0, "log-scales"),
+        (("scale_2",), -1000.0, "log-scales"),
+        (("y",), 3e38, "too large"),
+        (("rot_0", "rot_1", "rot_2", "rot_3"), 0.0, "zero-length rotation"),
+    ],
+)
+def test_read_refuses_values_that_cannot_be_rendered(tmp_path, one_sentence, names, value, word):
+    path = tmp_path / "a.ply"
+    export_ply(path, **random_gaussians(6, 4))
+    for name in names:
+        _edit_property(path, name, 3, value)
+    with pytest.raises(LcaFileError) as info:
+        read_ply(path)
+    one_sentence(info.value, path)
+    assert word in str(info.value)

@@ -1,0 +1,341 @@
+"""The `.lca` file's header: reading it within memory bounds and checking the whole layout.
+
+Everything here runs before a byte of tensor data is read (see ``lca_file`` for the layout
+and the data). Bounds, so that a hostile file cannot make the reader allocate much:
+
+- the safetensors JSON header may be at most ``MAX_HEADER_BYTES`` (1 MiB) and must fit in
+  the file. A real header is under 2 KB plus its metadata (the demo avatar's is 1,752 bytes;
+  a thousand photo names of 255 bytes would add 256 KiB); parsing 1 MiB of the worst JSON
+  (``[[],[],...]``) costs about 25 MB, where the 100 MiB that the safetensors library allows
+  cost 2.8 GB.
+- every tensor's size follows from the header's counts, and the tensors must tile the data
+  section exactly, which must be the rest of the file: the file size is checked against the
+  counts before any tensor is read.
+- every string in the header must be valid Unicode (a lone surrogate such as ``"\\ud800"``
+  is refused as a corrupt header, so nothing downstream fails to print or encode it).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import stat
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import LcaFileError
+from ..render.sh import SH_COUNTS
+from .avatar import SCHEMA_VERSION
+
+FORMAT = "lca"
+UNITS = "m"
+QUATERNION_ORDER = "wxyz"
+COLOR = "3dgs-sh-srgb"
+UP_AXES = ("Z", "Y")
+READABLE_SCHEMA_VERSIONS = (1, 2)
+"""Schema 1: no checksum. Schema 2 (written now): ``data_checksum`` of the tensor data."""
+CHECKSUM_PREFIX = "blake2b-128:"
+"""``data_checksum`` is this prefix and the hex BLAKE2b (16-byte digest) of the data section."""
+MAX_HEADER_BYTES = 1024 * 1024
+"""Largest safetensors JSON header the reader accepts (see the module docstring)."""
+
+_DTYPE_BYTES = {"F32": 4, "I32": 4}
+_CHECKSUM = re.compile(re.escape(CHECKSUM_PREFIX) + "[0-9a-f]{32}")
+
+NOT_LCA = "choose a .lca file written by `lca create` or the Blender extension"
+DAMAGED = "restore it from a backup or create the avatar again with `lca create`"
+_MAGIC = (
+    (b"ply\n", "a PLY point cloud"),
+    (b"ply\r\n", "a PLY point cloud"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"BLENDER", "a .blend file"),
+    (b"PK\x03\x04", "a ZIP archive, perhaps a PyTorch checkpoint"),
+)
+
+
+@dataclass(frozen=True)
+class TensorSpan:
+    """One tensor of the data section: name, safetensors dtype, shape, byte range."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    begin: int
+    end: int
+
+
+@dataclass(frozen=True)
+class LcaLayout:
+    """A checked `.lca` file before its data is read.
+
+    lca: the parsed `lca` JSON header; data_start: offset of the data section in the file;
+    spans: the tensors in file order, tiling the data section exactly.
+    """
+
+    lca: dict
+    data_start: int
+    spans: tuple[TensorSpan, ...]
+
+    @property
+    def data_size(self) -> int:
+        return self.spans[-1].end if self.spans else 0
+
+
+def shown(value: object) -> str:
+    """``value`` from a file, quoted for a message if it is a short plain name, else "?"."""
+    text = str(value)
+    return f"'{text}'" if re.fullmatch(r"[A-Za-z0-9_.\-]{1,64}", text) else "?"
+
+
+def fail(path: Path, problem: str, remedy: str = DAMAGED) -> LcaFileError:
+    """One sentence: the file, what is wrong, what to do."""
+    return LcaFileError(f"'{path}' {problem}; {remedy}.")
+
+
+def tensor_names(sh_k: int) -> dict[str, tuple[str, tuple[str | int, ...]]]:
+    """Tensor name -> (safetensors dtype, symbolic shape); N, V, F are resolved later."""
+    return {
+        "binding.triangle": ("I32", ("N",)),
+        "binding.barycentric": ("F32", ("N", 3)),
+        "binding.offset": ("F32", ("N", 3)),
+        "binding.rotation": ("F32", ("N", 4)),
+        "binding.log_scale": ("F32", ("N", 3)),
+        "binding.opacity_logit": ("F32", ("N",)),
+        "binding.sh": ("F32", ("N", sh_k, 3)),
+        "binding.part": ("I32", ("N",)),
+        "body.canonical_vertices": ("F32", ("V", 3)),
+        "body.faces": ("I32", ("F", 3)),
+    }
+
+
+def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def _reject_constant(token: str) -> float:
+    raise ValueError(f"non-finite number {token}")
+
+
+def _parse_json(text: str) -> object:
+    """Strict JSON: no duplicate keys, no NaN or Infinity, only valid Unicode strings."""
+    value = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    if not _valid_unicode(value):
+        raise ValueError("a string is not valid Unicode (a lone surrogate)")
+    return value
+
+
+def _valid_unicode(value: object) -> bool:
+    """Whether every string in parsed JSON ``value`` (keys too) encodes as UTF-8."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack += list(item)
+            stack += list(item.values())
+        elif isinstance(item, list):
+            stack += item
+    return True
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _open_checks(path: Path) -> int:
+    """Check ``path`` is an existing regular file; return its size in bytes."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise fail(path, "does not exist", f"check the path, or {NOT_LCA}") from None
+    except OSError as err:
+        raise fail(path, f"cannot be read ({err.strerror})", NOT_LCA) from None
+    if stat.S_ISDIR(st.st_mode):
+        raise fail(path, "is a folder, not an avatar file", NOT_LCA)
+    if not stat.S_ISREG(st.st_mode):
+        raise fail(path, "is not a regular file", NOT_LCA)
+    return st.st_size
+
+
+def _parse_lca_header(path: Path, meta: object) -> dict:
+    """Validate the `lca` JSON header (from ``__metadata__``) and return it."""
+    meta = {} if meta is None else meta
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        raise fail(path, "has a corrupt safetensors header (__metadata__ is not text)")
+    if not isinstance(meta.get("lca"), str):
+        raise fail(path, "is a safetensors file but not an LCA avatar (no 'lca' header)", NOT_LCA)
+    try:
+        h = _parse_json(meta["lca"])
+    except (ValueError, RecursionError):
+        raise fail(path, "has a corrupt LCA header (not valid JSON)") from None
+    if not isinstance(h, dict) or h.get("format") != FORMAT:
+        raise fail(
+            path, "is a safetensors file but not an LCA avatar (format is not 'lca')", NOT_LCA
+        )
+    version = h.get("schema_version")
+    if not _is_int(version):
+        raise fail(path, "has a corrupt LCA header (schema_version is not an integer)")
+    if version not in READABLE_SCHEMA_VERSIONS:
+        raise fail(
+            path,
+            f"was written with LCA schema version {version if abs(version) < 10**6 else '?'}, "
+            f"but this build reads "
+            f"versions {READABLE_SCHEMA_VERSIONS[0]} to {SCHEMA_VERSION}",
+            "update the LCA Avatar extension and the `lca` package to open it",
+        )
+    fixed = (("units", UNITS), ("quaternion_order", QUATERNION_ORDER), ("color", COLOR))
+    for key, want in fixed:
+        if h.get(key) != want:
+            raise fail(path, f"has a corrupt LCA header ({key} is not {want!r})")
+    if version >= 2 and not (
+        isinstance(h.get("data_checksum"), str) and _CHECKSUM.fullmatch(h["data_checksum"])
+    ):
+        raise fail(path, "has a corrupt LCA header (bad data_checksum)")
+    what = _header_problem(h)
+    if what is not None:
+        raise fail(path, f"has a corrupt LCA header ({what})")
+    return h
+
+
+def _finite_number(x: object) -> bool:
+    if not isinstance(x, int | float) or isinstance(x, bool):
+        return False
+    try:
+        return math.isfinite(x)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
+def _header_problem(h: dict) -> str | None:
+    """What is wrong with the variable fields of a parsed `lca` header, or None."""
+    body = h.get("body")
+    if h.get("up_axis") not in UP_AXES:
+        return "up_axis is not 'Z' or 'Y'"
+    if not _is_int(h.get("sh_degree")) or h["sh_degree"] not in range(len(SH_COUNTS)):
+        return "bad sh_degree"
+    if not _is_int(h.get("count")) or h["count"] < 0:
+        return "bad count"
+    if not isinstance(h.get("canonical_frame"), str):
+        return "bad canonical_frame"
+    if (
+        not isinstance(body, dict)
+        or not isinstance(body.get("model"), str)
+        or not isinstance(body.get("model_version"), str)
+        or not isinstance(body.get("shape"), dict)
+        or not all(_finite_number(v) for v in body["shape"].values())
+    ):
+        return "bad body"
+    names = h.get("part_names")
+    if not isinstance(names, list) or not all(isinstance(p, str) for p in names):
+        return "bad part_names"
+    meta = h.get("metadata")
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        return "bad metadata"
+    return None
+
+
+def _check_layout(path: Path, header: dict, h: dict, data_size: int) -> tuple[TensorSpan, ...]:
+    """Check every tensor entry against the header: names, dtypes, shapes, offsets, size.
+
+    Returns the tensors in file order; their sizes follow from the counts in the header and
+    they tile the ``data_size`` bytes after the header exactly.
+    """
+    expected = tensor_names(SH_COUNTS[h["sh_degree"]])
+    names = set(header) - {"__metadata__"}
+    for name in sorted(names - set(expected)):
+        raise fail(path, f"has an unexpected tensor {shown(name)}")
+    for name in expected:
+        if name not in names:
+            raise fail(path, f"is missing the tensor '{name}'")
+    dims = {"N": h["count"]}
+    spans = []
+    for name, (dtype, sym) in expected.items():
+        entry = header[name]
+        if not isinstance(entry, dict):
+            raise fail(path, f"has a corrupt entry for '{name}'")
+        shape, offsets = entry.get("shape"), entry.get("data_offsets")
+        if entry.get("dtype") != dtype:
+            found = shown(entry.get("dtype"))
+            raise fail(path, f"stores '{name}' as dtype {found} instead of '{dtype}'")
+        if (
+            not isinstance(shape, list)
+            or len(shape) != len(sym)
+            or not all(_is_int(s) and s >= 0 for s in shape)
+        ):
+            raise fail(path, f"has a corrupt shape for '{name}'")
+        for s, want in zip(shape, sym, strict=True):
+            want = dims.setdefault(want, s) if isinstance(want, str) else want
+            if s != want:
+                raise fail(path, f"stores '{name}' with a shape inconsistent with the rest")
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_is_int(o) for o in offsets)
+        ):
+            raise fail(path, f"has corrupt data offsets for '{name}'")
+        nbytes = _DTYPE_BYTES[dtype] * math.prod(shape)
+        if offsets[1] - offsets[0] != nbytes:
+            raise fail(path, f"has data offsets for '{name}' that do not match its shape")
+        spans.append(TensorSpan(name, dtype, tuple(shape), offsets[0], offsets[1]))
+    if dims["V"] < 3 or dims["F"] < 1:
+        raise fail(path, "has an empty body mesh")
+    spans.sort(key=lambda span: (span.begin, span.end))
+    end = 0
+    for span in spans:
+        if span.begin != end:
+            raise fail(path, f"has overlapping or gapped tensor data at '{span.name}'")
+        end = span.end
+    if end > data_size:
+        needs = f"{end:,}" if end < 10**15 else "an absurd number of"
+        has = f"{data_size:,}"
+        raise fail(path, f"is truncated (its tensor data needs {needs} bytes but has {has})")
+    if end < data_size:
+        raise fail(path, f"has {data_size - end:,} unexpected bytes after its tensor data")
+    return tuple(spans)
+
+
+def read_layout(path: Path) -> LcaLayout:
+    """The layout of ``path`` after every check that needs no tensor data; LcaFileError if bad."""
+    size = _open_checks(path)
+    if size == 0:
+        raise fail(path, "is empty (0 bytes)")
+    try:
+        with open(path, "rb") as f:
+            prefix = f.read(8)
+            for magic, kind in _MAGIC:
+                if prefix.startswith(magic):
+                    raise fail(path, f"is not an LCA avatar file (it looks like {kind})", NOT_LCA)
+            if size < 8:
+                raise fail(path, "is too short to be an LCA avatar file (under 8 bytes)")
+            (n,) = struct.unpack("<Q", prefix)
+            if n > MAX_HEADER_BYTES:
+                raise fail(
+                    path, "is not an LCA avatar file (its header size is implausible)", NOT_LCA
+                )
+            if n > size - 8:
+                problem = f"its header length {n:,} does not fit in the file's {size:,} bytes"
+                raise fail(path, f"is truncated or corrupt ({problem})")
+            raw = f.read(n)
+    except OSError as err:
+        raise fail(path, f"cannot be read ({err.strerror})", NOT_LCA) from None
+    try:
+        header = _parse_json(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        header = None
+    if not isinstance(header, dict):
+        raise fail(path, "is not an LCA avatar file (its header is not valid JSON)", NOT_LCA)
+    h = _parse_lca_header(path, header.get("__metadata__"))
+    spans = _check_layout(path, header, h, size - 8 - n)
+    return LcaLayout(lca=h, data_start=8 + n, spans=spans)
