@@ -42,7 +42,7 @@ import torch
 from torch import Tensor
 
 from ..errors import OutputError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, check_output_file
 from .avatar import BINDING_FIELDS, SCHEMA_VERSION, Avatar, BodyIdentity, GaussianBinding
 from .lca_header import (
     CHECKSUM_PREFIX,
@@ -191,8 +191,7 @@ def save_lca(avatar: Avatar, path: Path | str) -> None:
     """
     path = Path(path)
     data = lca_bytes(avatar)
-    if path.is_dir():
-        raise OutputError(f"Cannot write '{path}' because it is a folder; choose a file name.")
+    check_output_file(path)  # a folder, a name too long, no writable folder: one sentence
     try:
         with atomic_path(path) as tmp:
             _write_file(tmp, data)

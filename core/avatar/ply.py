@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from ..errors import LcaFileError, OutputError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, check_output_file
 from ..render.sh import SH_COUNTS
 
 _MAX_HEADER_BYTES = 64 * 1024
@@ -130,8 +130,7 @@ def export_ply(
     """
     path = Path(path)
     data = ply_bytes(means, quats, scales, opacities, sh)
-    if path.is_dir():
-        raise OutputError(f"Cannot write '{path}' because it is a folder; choose a file name.")
+    check_output_file(path)  # a folder, a name too long, no writable folder: one sentence
     try:
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             f.write(data)

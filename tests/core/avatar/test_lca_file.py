@@ -547,3 +547,11 @@ def test_values_are_checked_tensor_by_tensor_as_they_are_read(tmp_path, good, mo
     with pytest.raises(LcaFileError, match="barycentric"):
         load_lca(tmp_path / "zeros.lca")
     assert read == ["binding.barycentric"]
+
+
+def test_save_to_a_name_longer_than_the_file_system_allows(tmp_path, make_avatar, one_sentence):
+    path = tmp_path / ("a" * 292 + ".lca")
+    with pytest.raises(OutputError) as info:
+        save_lca(make_avatar(), path)
+    assert "longer than" in str(info.value) and "\n" not in str(info.value)
+    assert files_in(tmp_path) == []

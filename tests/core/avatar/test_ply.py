@@ -205,3 +205,13 @@ def test_read_refuses_values_that_cannot_be_rendered(tmp_path, one_sentence, nam
         read_ply(path)
     one_sentence(info.value, path)
     assert word in str(info.value)
+
+
+def test_a_name_longer_than_the_file_system_allows(tmp_path):
+    """A 296-byte name is one sentence (was the OS error of Path.is_dir); a 250-byte one writes."""
+    with pytest.raises(OutputError, match="longer than"):
+        export_ply(tmp_path / ("a" * 292 + ".ply"), **random_gaussians(4, 1))
+    assert list(tmp_path.iterdir()) == []
+    legal = tmp_path / ("b" * 246 + ".ply")
+    export_ply(legal, **random_gaussians(4, 1))
+    assert [p.name for p in tmp_path.iterdir()] == [legal.name]
