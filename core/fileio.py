@@ -30,11 +30,8 @@ def ensure_writable_dir(directory: Path) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise OutputError(
-            f"Cannot create output folder {shown} ({_reason(err)}); choose a writable folder."
-        ) from None
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise OutputError(f"Output folder {shown} is not writable; choose a writable folder.")
+        raise _cannot_create(shown, err) from None
+    _check_writable(directory, shown)
     return directory
 
 
@@ -62,11 +59,8 @@ def check_output_dir(directory: Path | str) -> Path:
                 "is a file; choose a writable folder."
             )
     except OSError as err:
-        raise OutputError(
-            f"Cannot create output folder {shown} ({_reason(err)}); choose a writable folder."
-        ) from None
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"Output folder {shown} is not writable; choose a writable folder.")
+        raise _cannot_create(shown, err) from None
+    _check_writable(existing, shown)
     return directory
 
 
@@ -108,6 +102,19 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _cannot_create(shown: str, err: OSError) -> OutputError:
+    """The one sentence for an output folder the file system would not make."""
+    return OutputError(
+        f"Cannot create output folder {shown} ({_reason(err)}); choose a writable folder."
+    )
+
+
+def _check_writable(folder: Path, shown: str) -> None:
+    """Refuse ``folder`` (shown as ``shown``) unless files can be made in it."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise OutputError(f"Output folder {shown} is not writable; choose a writable folder.")
 
 
 def _reason(err: OSError) -> str:
