@@ -18,9 +18,11 @@ For each mapped pair (source joint s, target joint t):
    so the bone points where the source bone points, turning with it. Unmapped target joints
    follow their parent (``Q = Q_parent``), and the local rotation is ``Q_parent^T Q``.
 
-Root motion: the hips' height above the ground (the lowest joint over the whole clip) and
+Root motion: the hips' height above the ground (the lowest mapped joint over the whole clip,
+placed at its target joint's rest height) and
 their horizontal travel from the first frame, scaled by the ratio of the two skeletons'
-hip heights, so an avatar of any size walks without sliding and stands on the floor.
+hip heights, so an avatar of any size walks without sliding and stands on the floor. A clip
+made on the avatar's own rig (the ``anny`` family) keeps its root where it was keyed.
 
 Letters: T frames, J joints.
 """
@@ -137,10 +139,14 @@ def retarget(
     pairs: tuple[tuple[str, str], ...],
     source_anchors: Anchors,
     target_anchors: Anchors,
+    root: str = "ground",
 ) -> tuple[Clip, str, float]:
     """The clip on ``target`` (module docstring); returns (clip, reference, scale).
 
     pairs: (source joint, target joint); a source joint may drive several target joints.
+    root: "ground" places the hips by their height above the clip's ground and their
+        travel from the first frame (mocap); "rest" by their offset from the source's rest
+        position (a clip made on the target's own rig keeps where it was keyed).
     """
     src = clip.skeleton
     index_pairs = [(src.index(s), target.index(t)) for s, t in pairs]
@@ -203,18 +209,28 @@ def retarget(
     if source_height <= 1e-9 or target_height <= 1e-9:
         raise LcaError(f"{clip.source}: the skeleton has no height between hips and feet.")
     scale = target_height / source_height
-    ground = float(positions.reshape(-1, 3).matmul(up_s).min())
     hips = positions[:, src_hips]  # (T, 3)
-    height = hips @ up_s - ground
-    travel = C @ (hips - hips[0]).T  # (3, T) in target axes
-    travel = travel - up_t[:, None] * (up_t @ travel)[None]
-    target_ground = float(target_rest.matmul(up_t).min())
-    horizontal = target_rest[root_t] - up_t * (target_rest[root_t] @ up_t)
-    root = (
-        horizontal[None] + scale * travel.T + up_t[None] * (target_ground + scale * height)[:, None]
-    )
+    if root == "rest":
+        root_path = target_rest[root_t] + scale * (hips - ref_positions[src_hips]) @ C.T
+    else:
+        # The ground: the lowest mapped joint of the whole clip stands at its target
+        # joint's rest height (a foot on the floor).
+        heights = positions[:, list(mapped_source)] @ up_s  # (T, M)
+        lowest = int(heights.min(0).values.argmin())
+        s_low = list(mapped_source)[lowest]
+        ground = float(heights[:, lowest].min())
+        height = hips @ up_s - ground
+        travel = C @ (hips - hips[0]).T  # (3, T) in target axes
+        travel = travel - up_t[:, None] * (up_t @ travel)[None]
+        target_ground = float(target_rest[first_target[s_low]] @ up_t)
+        horizontal = target_rest[root_t] - up_t * (target_rest[root_t] @ up_t)
+        root_path = (
+            horizontal[None]
+            + scale * travel.T
+            + up_t[None] * (target_ground + scale * height)[:, None]
+        )
     roots = [j for j, p in enumerate(target.parents) if p < 0]
-    root_positions = root if roots == [root_t] else target.offsets[roots[0]].repeat(T, 1)
+    root_positions = root_path if roots == [root_t] else target.offsets[roots[0]].repeat(T, 1)
     return Clip(target, local, root_positions, clip.fps, clip.source), reference, scale
 
 
@@ -234,7 +250,10 @@ def retarget_to_body(clip: Clip, body: BodyModel, shape: Tensor | None = None) -
     source_of = {t: s for s, t in joint_map.pairs}
     source_anchors = Anchors(*(source_of[n] for n in needed))
     target = skeleton_of_body(body, shape)
-    moved, reference, scale = retarget(clip, target, joint_map.pairs, source_anchors, ANNY_ANCHORS)
+    root = "rest" if joint_map.family == "anny" else "ground"
+    moved, reference, scale = retarget(
+        clip, target, joint_map.pairs, source_anchors, ANNY_ANCHORS, root
+    )
     return Retargeted(moved, joint_map, reference, scale)
 
 

@@ -198,6 +198,11 @@ FAMILIES: dict[str, dict[str, tuple[str, ...]]] = {
 }
 
 
+REQUIRED = {"spine4": "Spine3", "cmu": "LowerBack", "cmu_max": "Chest2", "smpl": "spine3"}
+"""A family is only chosen when the clip has this joint, which tells it from its look-alikes
+(a Mixamo clip has no ``Spine3``; CMU's cgspeed naming has ``LowerBack``)."""
+
+
 @dataclass(frozen=True)
 class JointMap:
     """family: the detected family; pairs: (source joint, Anny bone) in source order, a
@@ -223,7 +228,11 @@ def map_joints(names: tuple[str, ...], bone_names: tuple[str, ...]) -> JointMap:
             if bone in bone_names
         ]
 
+    present = {normalise(n) for n in names}
+
     def score(family: str) -> tuple[int, float]:
+        if family in REQUIRED and normalise(REQUIRED[family]) not in present:
+            return -1, 0.0
         found = {name for name, _ in pairs_of(tables[family])}
         return len(found), len(found) / max(1, len(tables[family]))
 
