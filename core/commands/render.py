@@ -6,6 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
+from . import render_motion
 from .options import add_smplx_option, posed_vertices
 
 HELP = "Render an avatar in a pose to colour, depth, normal and part passes."
@@ -52,6 +53,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="R,G,B in 0..1, sRGB (default 0,0,0)",
     )
     p.add_argument("--backend", choices=("auto", "torch", "gsplat"), default="auto")
+    render_motion.add_arguments(p)
     add_smplx_option(p)
     return p
 
@@ -59,6 +61,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     """Every argument is checked (size, cameras, avatar, pose, output folder) before the
     output folder is made or anything is written."""
+    if render_motion.wants_motion(args):
+        return render_motion.run(args)
     from ..avatar.lca_file import load_lca
     from ..avatar.values import require_gaussians
     from ..fileio import check_output_dir, check_output_file, ensure_writable_dir

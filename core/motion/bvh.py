@@ -258,7 +258,9 @@ def _clip(joints: list[_Joint], values: Tensor, frame_time: float, name: str) ->
             "keeps the rest offsets (rotations are what retargeting uses).",
         )
     skeleton = Skeleton(tuple(j.name for j in joints), tuple(j.parent for j in joints), offsets)
-    return BvhFile(Clip(skeleton, rotations, root_positions, 1.0 / frame_time, name), notes)
+    return BvhFile(
+        Clip(skeleton, rotations, root_positions, 1.0 / frame_time, f"Motion file {name}"), notes
+    )
 
 
 def _zxy_degrees(R: Tensor) -> Tensor:

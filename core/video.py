@@ -1,0 +1,63 @@
+"""Video files through the ffmpeg that the imageio-ffmpeg package ships (no system ffmpeg):
+frames -> H.264 MP4, written atomically.
+
+imageio-ffmpeg is the ``video`` extra (``pip install lca-avatar[video]``; ``make`` installs
+it); without it, writing a video is refused in one sentence and the PNG frames stay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from .errors import LcaError
+from .fileio import atomic_path
+
+
+def ffmpeg_available() -> bool:
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_mp4(path: Path | str, frames: Iterable[np.ndarray], fps: float) -> None:
+    """H.264 MP4 (yuv420p, plays everywhere) of ``frames``, (H, W, 3) uint8 each, same size;
+    odd sizes are padded by one pixel (H.264 needs even sides)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise LcaError(
+            "Writing MP4 needs the imageio-ffmpeg package (pip install imageio-ffmpeg==0.8.1)."
+        ) from None
+    path = Path(path)
+    writer = None
+    with atomic_path(path) as temporary:
+        try:
+            for frame in frames:
+                if writer is None:
+                    height, width = frame.shape[:2]
+                    writer = imageio_ffmpeg.write_frames(
+                        str(temporary),
+                        (width + width % 2, height + height % 2),
+                        fps=fps,
+                        codec="libx264",
+                        pix_fmt_out="yuv420p",
+                        output_params=["-f", "mp4"],
+                        macro_block_size=1,
+                        ffmpeg_log_level="error",
+                    )
+                    writer.send(None)
+                if frame.shape[0] % 2 or frame.shape[1] % 2:
+                    frame = np.pad(
+                        frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0))
+                    )
+                writer.send(np.ascontiguousarray(frame))
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise LcaError(f"No frames to write to {path.name}.")
