@@ -173,7 +173,7 @@ def bench_create(
         print(f"{line}; self view {psnr:.1f} dB; median of {len(runs)} on {Path(photo).name}")
 
 
-BENCHMARKS = ("deform", "render", "io", "create")
+BENCHMARKS = ("deform", "render", "io", "create", "motion")
 """What `lca bench` measures here (`lca bench blender` runs in Blender, lca_addon/benchmark.py)."""
 
 
@@ -214,6 +214,15 @@ def run(request: BenchRequest) -> int:
             request.device,
             "out/bench",
         )
+    elif request.what == "motion":
+        import tempfile
+        from pathlib import Path
+
+        from .body.anny_body import AnnyBody
+        from .motion.benchmark import bench_motion
+
+        with tempfile.TemporaryDirectory() as folder:
+            bench_motion(AnnyBody(), request.repeats or 5, median_seconds, Path(folder))
     else:
         bench_io(list(request.counts) or [200_000], request.repeats or 5)
     return 0

@@ -8,14 +8,17 @@ from ..create_settings import DEVICES, QUALITIES
 from .options import add_threads_option, set_threads
 
 HELP = (
-    "Measure speed: deform, render, io, create or blender (the live link per frame); "
+    "Measure speed: deform, render, io, create, motion (BVH read and retarget) or blender "
+    "(the live link per frame); "
     "prints figures and ratios. `lca bench fuzz` tries mutated inputs on every reader."
 )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("bench", help=HELP, description=HELP)
-    p.add_argument("what", choices=("deform", "render", "io", "create", "blender", "fuzz"))
+    p.add_argument(
+        "what", choices=("deform", "render", "io", "create", "motion", "blender", "fuzz")
+    )
     p.add_argument(
         "--count",
         type=int,

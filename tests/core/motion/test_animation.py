@@ -51,3 +51,12 @@ def test_head_rotation_axes():
     head[0, 0], head[0, 1] = 0.0, 0.5
     face = head_rotations(head)[0, 0] @ torch.tensor([0.0, -1.0, 0.0], dtype=torch.float64)
     assert float(face[2]) < -0.4
+
+
+def test_bench_motion_prints_figures_and_ratio(anny_body, tmp_path, capsys):
+    from core.bench import median_seconds
+    from core.motion.benchmark import bench_motion
+
+    bench_motion(anny_body, 1, median_seconds, tmp_path, frames=20)
+    out = capsys.readouterr().out
+    assert "s per 1000 frames" in out and "x the body model's forward pass" in out
