@@ -2,8 +2,10 @@
 face curves, to PNG frames, an MP4 and a GIF per camera.
 
 Layout in ``--out``: ``<view>/frame_0000.png ...``, ``<view>.mp4`` and ``<view>.gif`` (the
-GIF at most 15 fps and 384 pixels wide, to stay small). The camera is fixed and frames the
-whole animation (every frame's Gaussians). Everything is checked (avatar, clip, curves,
+GIF at most 15 fps and 384 pixels wide, to stay small). The camera follows the hips across the
+floor (not up and down, so jumps show) and frames the whole animation around them (every
+frame's Gaussians, close-ups included); ``--fixed-camera`` keeps it still, framing everything
+the avatar covers. Everything is checked (avatar, clip, curves,
 cameras, output names) before the first file is written; Ctrl-C leaves finished files and
 no partial one.
 """
@@ -25,6 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--fps", type=float, help="output frames per second (default: the motion's, else 30)"
     )
     p.add_argument("--frames", help="output frames A..B to render, from 0 (default: all)")
+    p.add_argument(
+        "--fixed-camera",
+        action="store_true",
+        help="keep the camera still (default: it follows the hips across the floor)",
+    )
 
 
 def wants_motion(args: argparse.Namespace) -> bool:
@@ -38,6 +45,17 @@ def _gif_frame(image, width: int):
         return image
     height = max(1, round(image.height * width / image.width))
     return image.resize((width, height), Image.Resampling.LANCZOS)
+
+
+def _moved(camera, offset):
+    """The camera moved by ``offset`` (3,) in world space."""
+    import dataclasses
+
+    import torch
+
+    shift = torch.eye(4, dtype=camera.world_to_camera.dtype)
+    shift[:3, 3] = -offset.to(shift.dtype)
+    return dataclasses.replace(camera, world_to_camera=camera.world_to_camera @ shift)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -102,9 +120,17 @@ def run(args: argparse.Namespace) -> int:
             batches.append(posed_vertices(avatar, body, animation.poses[start : start + 32]))
             progress("posing", min(1.0, (start + 32) / count))
         vertices = torch.cat(batches)
-        # Frame the whole animation: Gaussian centres of every 4th frame.
+        # The camera's travel: the hips across the floor (Z up), or none.
+        travel = torch.stack([p.translation for p in animation.poses]).to(vertices.dtype)
+        travel[:, 2] = 0.0
+        if args.fixed_camera:
+            travel.zero_()
+        # Frame the whole animation around the travel: Gaussian centres of 64 frames.
         means = torch.cat(
-            [avatar_scene(avatar, vertices[t]).means for t in range(0, count, max(1, count // 64))]
+            [
+                avatar_scene(avatar, vertices[t]).means - travel[t]
+                for t in range(0, count, max(1, count // 64))
+            ]
         )
         parts = avatar.binding.part.repeat(means.shape[0] // avatar.binding.part.shape[0])
         cameras = [
@@ -121,7 +147,12 @@ def run(args: argparse.Namespace) -> int:
             def frames_of(view_name=view.name, camera=camera, frame_dir=frame_dir, gif=gif):
                 for t in range(count):
                     scene = avatar_scene(avatar, vertices[t])
-                    result = render(scene, camera, background=args.background, backend=args.backend)
+                    result = render(
+                        scene,
+                        _moved(camera, travel[t]),
+                        background=args.background,
+                        backend=args.backend,
+                    )
                     image = rgb_image(result)
                     save_image(frame_dir / f"frame_{t:04d}.png", image)
                     if t % gif_step == 0:
