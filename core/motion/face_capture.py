@@ -177,7 +177,8 @@ def _hold(points: np.ndarray, found: np.ndarray) -> np.ndarray:
 def _calibrated(basis: FaceBasis, rest: np.ndarray) -> tuple[FaceBasis, np.ndarray]:
     """The basis whose neutral points are ``rest`` (F, 3), aligned to the model, and the
     rotation (3, 3) of that frame (the head's zero)."""
-    sr, t = similarity(basis.neutral[None], rest[None])
+    steady = basis.steady
+    sr, t = similarity(basis.neutral[None, steady], rest[None, steady])
     aligned = (rest - t[0]) @ np.linalg.inv(sr[0]).T
     return replace(basis, neutral=aligned), sr[0] / np.cbrt(np.linalg.det(sr[0]))
 

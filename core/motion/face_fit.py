@@ -5,7 +5,7 @@ The body model's face points (``core.recon.landmark_map``: 148 MediaPipe FaceMes
 each a weighted sum of Anny vertices) at the neutral expression and the change of each
 point per unit of each expression (Anny's blendshapes are linear) are computed once
 (:func:`face_basis`). Per frame (:func:`fit_faces`, all frames at once), the detected points
-are aligned to the model's points by a similarity transform (Umeyama), the aligned residual
+are aligned to the model's steadiest points by a similarity (Umeyama), the aligned residual
 is explained by the blendshapes with weights in [0, 1] (bounded least squares with a ridge,
 ``RIDGE`` and ``RIDGE_OTHERS``, by accelerated projected gradient), and the alignment is
 redone against the expressed face, a few times. The rotation of the alignment gives the
@@ -34,7 +34,7 @@ NOT_FITTED = (
     "eyeLookDownRight", "eyeLookInRight", "eyeLookOutRight", "eyeLookUpRight", "tongueOut",
 )  # fmt: skip
 RIDGE = 0.02
-"""Pull of each weight towards 0, relative to the mean squared movement of a blendshape: for
+"""Pull of each weight towards 0, relative to its blendshape's own squared movement: for
 the 16 expressions body fitting uses (``core.recon.body_fit.FITTED_EXPRESSIONS``: jaw, blinks,
 wide eyes, smiles, frowns, pucker, funnel, brows)."""
 RIDGE_OTHERS = 0.3
@@ -45,6 +45,9 @@ DEPTH_WEIGHT = 0.5
 certain coordinate)."""
 ALIGNMENTS = 3
 """Rounds of align-then-solve."""
+STEADY = 0.4
+"""Share of the face points (those expressions move least: nose, eye corners, temples) on
+which each frame is aligned."""
 STEPS = 150
 """Projected-gradient steps per round."""
 FACING = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]])
@@ -59,7 +62,8 @@ class FaceBasis:
     names: the model's E expression names; fitted: the K names fitted (all but NOT_FITTED);
     fitted_index: (K,) their indices in ``names``; mesh_index: (F,) FaceMesh point numbers;
     neutral: (F, 3) float64 metres at the neutral expression; deltas: (K, F, 3) float64
-    metres per unit weight.
+    metres per unit weight; steady: (F,) bool, the points expressions move least (the
+    ``STEADY`` share), on which faces are aligned.
     """
 
     names: tuple[str, ...]
@@ -68,6 +72,7 @@ class FaceBasis:
     mesh_index: np.ndarray
     neutral: np.ndarray
     deltas: np.ndarray
+    steady: np.ndarray
 
 
 def face_basis(body: BodyModel) -> FaceBasis:
@@ -88,7 +93,14 @@ def face_basis(body: BodyModel) -> FaceBasis:
         mesh_index=marks.face_index.numpy(),
         neutral=points[0],
         deltas=points[1:] - points[0],
+        steady=_steady(points[1:] - points[0]),
     )
+
+
+def _steady(deltas: np.ndarray) -> np.ndarray:
+    """(F,) bool: the STEADY share of points with the least movement over all expressions."""
+    movement = np.linalg.norm(deltas, axis=2).sum(axis=0)
+    return movement <= np.quantile(movement, STEADY)
 
 
 def similarity(source: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -120,12 +132,12 @@ def fit_faces(points: np.ndarray, basis: FaceBasis) -> tuple[np.ndarray, np.ndar
     depth = np.tile([1.0, 1.0, DEPTH_WEIGHT], basis.neutral.shape[0])
     gram = (deltas * depth) @ deltas.T
     ridge = [RIDGE if name in FITTED_EXPRESSIONS else RIDGE_OTHERS for name in basis.fitted]
-    gram += np.diag(np.array(ridge) * np.trace(gram) / K)
+    gram += np.diag(np.array(ridge) * np.diag(gram))
     step = 1.0 / np.linalg.eigvalsh(gram)[-1]
     weights = np.zeros((T, K))
     model = np.broadcast_to(basis.neutral, points.shape)
     for _ in range(ALIGNMENTS):
-        sr, t = similarity(model, points)
+        sr, t = similarity(model[:, basis.steady], points[:, basis.steady])
         # tfi <- tji, tfj: back into the model frame (sR^-1 = R^T / s)
         inverse = np.linalg.inv(sr)
         aligned = np.einsum("tij,tfj->tfi", inverse, points - t[:, None])
