@@ -65,3 +65,28 @@ def test_unmappable_clip_is_refused(anny_avatar_file, tmp_path, capsys):
     assert main(["render", str(anny_avatar_file), "--motion", str(bvh), "--out", str(out)]) == 2
     assert "too few joints" in capsys.readouterr().err
     assert not out.exists()
+
+
+def _centres(folder):
+    import numpy as np
+
+    centres = []
+    for path in sorted(folder.glob("frame_*.png")):
+        alpha = np.asarray(Image.open(path).convert("L")) > 20
+        ys, xs = np.nonzero(alpha)
+        centres.append(xs.mean() / alpha.shape[1])
+    return np.array(centres)
+
+
+def test_camera_follows_the_walk(anny_avatar_file, tmp_path):
+    """The CMU walk travels 2.5 m: a following camera keeps the avatar near the middle of
+    every frame; a fixed one sees it cross the image."""
+    clip = shared_motion("cmu_131_01_start_walk_stop.bvh")
+    common = ["render", str(anny_avatar_file), "--motion", str(clip), "--fps", "2"]
+    common += ["--size", "48x48", "--camera", "left"]
+    assert main([*common, "--out", str(tmp_path / "follow")]) == 0
+    assert main([*common, "--fixed-camera", "--out", str(tmp_path / "fixed")]) == 0
+    follow, fixed = _centres(tmp_path / "follow/left"), _centres(tmp_path / "fixed/left")
+    assert len(follow) == len(fixed) == 18  # 8.3 s at 2 fps
+    assert follow.max() - follow.min() < 0.2
+    assert fixed.max() - fixed.min() > 0.4
