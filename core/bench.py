@@ -21,6 +21,8 @@ RENDER_TARGET_S = 3.0
 """Render 1920x1080 with 200k Gaussians on CPU (issue 3)."""
 CREATE_TARGET_S = {"cpu": 300.0, "cuda": 30.0}
 """`lca create` of one photo at standard quality: 5 minutes on CPU, 30 s on GPU (issue 4)."""
+FACE_CAPTURE_TARGET_FPS = 15.0
+"""`lca face-capture` of a 1280x720 video on CPU, MediaPipe included (issue 15)."""
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, float]:
@@ -173,7 +175,57 @@ def bench_create(
         print(f"{line}; self view {psnr:.1f} dB; median of {len(runs)} on {Path(photo).name}")
 
 
-BENCHMARKS = ("deform", "render", "io", "create")
+def face_capture_speed(frames: int = 60, size: str = "1280x720", repeats: int = 3) -> None:
+    """Frames per second of face capture (decode, FaceMesh, fit, smoothing) on a synthetic
+    video of Anny's face (core.motion.face_video, four expressions in turn), against decoding
+    and MediaPipe alone on the same video, median of ``repeats`` runs."""
+    import tempfile
+    from pathlib import Path
+
+    import imageio_ffmpeg
+    import numpy as np
+
+    from .body.anny_body import AnnyBody
+    from .motion.face_capture import capture_face
+    from .motion.face_video import face_avatar, face_frames, write_video
+    from .recon.landmarkers import face_mesh_video
+    from .render.named_views import parse_size
+
+    width, height = parse_size(size)
+    body = AnnyBody()
+    names = body.expression_names
+    expressions = torch.zeros(4, len(names))
+    for row, name, value in (
+        (1, "jawOpen", 0.6),
+        (2, "eyeBlinkLeft", 1.0),
+        (3, "browInnerUp", 0.5),
+    ):
+        expressions[row, names.index(name)] = value
+    shots = face_frames(face_avatar(body), body, expressions, width, height)
+
+    def mediapipe_alone(video: str) -> None:
+        reader = imageio_ffmpeg.read_frames(video)
+        meta = next(reader)
+        w, h = meta["size"]
+        with face_mesh_video() as find:
+            for raw in reader:
+                find(np.frombuffer(raw, dtype=np.uint8).reshape(h, w, 3))
+
+    with tempfile.TemporaryDirectory() as folder:
+        video = str(Path(folder) / "face.mp4")
+        write_video(video, [shots[(t // 8) % len(shots)] for t in range(frames)], 30.0)
+        med, _ = median_seconds(partial(capture_face, video, body=body), repeats)
+        base, _ = median_seconds(partial(mediapipe_alone, video), repeats)
+    fps, base_fps = frames / med, frames / base
+    print(
+        f"face-capture {width}x{height}, {frames} frames: median {med:.2f} s -> {fps:.1f} "
+        f"frames/s; target {FACE_CAPTURE_TARGET_FPS:.0f} -> {fps / FACE_CAPTURE_TARGET_FPS:.2f}x; "
+        f"decode + MediaPipe alone {base_fps:.1f} frames/s -> capture runs at "
+        f"{fps / base_fps:.2f}x of it"
+    )
+
+
+BENCHMARKS = ("deform", "render", "io", "create", "face-capture")
 """What `lca bench` measures here (`lca bench blender` runs in Blender, lca_addon/benchmark.py)."""
 
 
@@ -214,6 +266,9 @@ def run(request: BenchRequest) -> int:
             request.device,
             "out/bench",
         )
+    elif request.what == "face-capture":
+        for size in list(request.sizes) or ["1280x720"]:
+            face_capture_speed(size=size, repeats=request.repeats or 3)
     else:
         bench_io(list(request.counts) or [200_000], request.repeats or 5)
     return 0

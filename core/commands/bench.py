@@ -8,21 +8,25 @@ from ..create_settings import DEVICES, QUALITIES
 from .options import add_threads_option, set_threads
 
 HELP = (
-    "Measure speed: deform, render, io, create or blender (the live link per frame); "
+    "Measure speed: deform, render, io, create, face-capture or blender (the live link per frame); "
     "prints figures and ratios. `lca bench fuzz` tries mutated inputs on every reader."
 )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("bench", help=HELP, description=HELP)
-    p.add_argument("what", choices=("deform", "render", "io", "create", "blender", "fuzz"))
+    p.add_argument(
+        "what", choices=("deform", "render", "io", "create", "face-capture", "blender", "fuzz")
+    )
     p.add_argument(
         "--count",
         type=int,
         action="append",
         help="Gaussian count; repeat for several (defaults per benchmark)",
     )
-    p.add_argument("--size", action="append", help="WIDTHxHEIGHT for render; repeatable")
+    p.add_argument(
+        "--size", action="append", help="WIDTHxHEIGHT for render and face-capture; repeatable"
+    )
     p.add_argument(
         "--repeats", type=int, help="timed runs; the median is reported (default 5; create 1)"
     )

@@ -14,13 +14,35 @@ import os
 import sys
 
 from ..errors import LcaError, one_line
-from . import bench, blender, create, demo, evaluate, export_ply, info, render, warm
+from . import (
+    bench,
+    blender,
+    create,
+    demo,
+    evaluate,
+    export_ply,
+    face_capture,
+    info,
+    render,
+    warm,
+)
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 EXIT_BROKEN_PIPE = 141
 
-COMMANDS = (render, export_ply, info, create, evaluate, bench, demo, warm, blender)
+COMMANDS = (
+    render,
+    export_ply,
+    info,
+    create,
+    evaluate,
+    face_capture,
+    bench,
+    demo,
+    warm,
+    blender,
+)
 """The command modules, in the order ``lca --help`` lists them; each has
 ``add_parser(subparsers)`` and ``run(args) -> int``."""
 

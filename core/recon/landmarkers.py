@@ -3,8 +3,9 @@
 Only this file imports mediapipe, and only when a ``Landmarkers`` block is entered, so
 ``import core.recon`` stays cheap. Everything runs offline on the models inside the
 mediapipe 0.10.21 wheel: Pose and Holistic at model_complexity=1 (0 and 2 would download),
-FaceDetection (full range, ``model_selection=1``) and Hands. Results come back as numpy
-arrays in the pixel frame of the whole photo, whatever window of it was processed.
+FaceDetection (full range, ``model_selection=1``), Hands, and FaceMesh on video frames
+(:func:`face_mesh_video`). Results come back as numpy arrays in the pixel frame of the whole
+photo, whatever window of it was processed.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,35 @@ class Landmarkers(contextlib.AbstractContextManager):
         with native_quiet():
             self._stack.close()
         self._open.clear()
+
+
+@contextlib.contextmanager
+def face_mesh_video() -> Iterator[Callable[[np.ndarray], np.ndarray | None]]:
+    """MediaPipe FaceMesh in video mode (it tracks the face from frame to frame, with refined
+    eyes and lips), open for the block: yields ``find(rgb)``, rgb (H, W, 3) uint8 frames in
+    order -> (478, 3) float32 points (x, y in pixels, z relative depth in the same pixel
+    scale, smaller is closer) of the most prominent face, or None."""
+    _quiet_logging()
+    with native_quiet():
+        from mediapipe.python.solutions import face_mesh
+
+        mesh = face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=True)
+
+    def find(rgb: np.ndarray) -> np.ndarray | None:
+        with native_quiet():
+            result = mesh.process(rgb)
+        if not result.multi_face_landmarks:
+            return None
+        height, width = rgb.shape[:2]
+        marks = result.multi_face_landmarks[0].landmark
+        points = np.array([(p.x, p.y, p.z) for p in marks], dtype=np.float32)
+        return points * np.array([width, height, width], dtype=np.float32)
+
+    try:
+        yield find
+    finally:
+        with native_quiet():
+            mesh.close()
 
 
 @contextlib.contextmanager

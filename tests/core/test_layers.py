@@ -22,6 +22,7 @@ LAYERS = {
     "posing": 5,
     "rig": 6,
     "recon": 6,
+    "motion": 6,
     "demo": 7,
     "bench": 7,
     "fuzz": 7,

@@ -10,7 +10,18 @@ from core.avatar.ply import read_ply
 from core.commands.main import main
 from tests.synthetic import tiny_avatar
 
-COMMANDS = ["render", "export-ply", "info", "bench", "demo", "warm", "create", "eval", "blender"]
+COMMANDS = [
+    "render",
+    "export-ply",
+    "info",
+    "face-capture",
+    "bench",
+    "demo",
+    "warm",
+    "create",
+    "eval",
+    "blender",
+]
 
 
 @pytest.fixture
