@@ -18,7 +18,8 @@ _LINEAR = bpy.types.Keyframe.bl_rna.properties["interpolation"].enum_items["LINE
 
 
 class NewAction:
-    """A new, empty action for ``id_data`` (an Object, a shape-key Key ...), named ``name``."""
+    """A new, empty action for ``id_data`` (an Object, a shape-key Key ...), named ``name``;
+    or, through :meth:`active`, the action ``id_data`` plays now."""
 
     def __init__(self, id_data: bpy.types.ID, name: str) -> None:
         self.id_data = id_data
@@ -31,6 +32,32 @@ class NewAction:
         else:
             self.action.id_root = id_data.id_type
             self._fcurves = self.action.fcurves
+
+    @classmethod
+    def active(cls, id_data: bpy.types.ID) -> NewAction | None:
+        """The action ``id_data`` plays now (its channels for the assigned slot), or None."""
+        animation = id_data.animation_data
+        if animation is None or animation.action is None:
+            return None
+        self = cls.__new__(cls)
+        self.id_data, self.action = id_data, animation.action
+        self.slot = getattr(animation, "action_slot", None)
+        if hasattr(self.action, "layers"):
+            if self.slot is None:
+                return None
+            from bpy_extras.anim_utils import action_ensure_channelbag_for_slot
+
+            self._fcurves = action_ensure_channelbag_for_slot(self.action, self.slot).fcurves
+        else:
+            self._fcurves = self.action.fcurves
+        return self
+
+    def find(self, data_path: str, index: int) -> bpy.types.FCurve | None:
+        """The F-curve of ``data_path`` [``index``], or None."""
+        return self._fcurves.find(data_path, index=index)
+
+    def remove_fcurve(self, fcurve: bpy.types.FCurve) -> None:
+        self._fcurves.remove(fcurve)
 
     def key(self, data_path: str, frames: np.ndarray, values: np.ndarray, group: str) -> None:
         """One F-curve per column of ``values`` (T, C) (array indices 0..C-1 of

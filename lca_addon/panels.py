@@ -4,6 +4,7 @@ import bpy
 
 from .create_avatar import LCA_OT_create_avatar
 from .dependencies import missing_dependency
+from .face_import import LCA_OT_import_face
 from .import_avatar import LCA_OT_import_avatar
 from .motion_import import LCA_OT_import_motion
 from .properties import find_avatar
@@ -57,6 +58,9 @@ class LCA_PT_motion(bpy.types.Panel):
         layout = self.layout
         layout.operator(
             LCA_OT_import_motion.bl_idname, text="Body Motion (BVH, FBX)", icon="ARMATURE_DATA"
+        )
+        layout.operator(
+            LCA_OT_import_face.bl_idname, text="Face Curves (CSV, JSON)", icon="SHAPEKEY_DATA"
         )
         avatar = find_avatar(context.scene, context.active_object)
         armature = avatar.lca_avatar.armature
