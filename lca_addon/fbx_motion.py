@@ -2,9 +2,10 @@
 
 ``bpy.ops.import_scene.fbx`` (io_scene_fbx, bundled with Blender) reads the file into a
 temporary scene, so the user's scene, its frame rate and its selection are not touched and
-only the imported armature is evaluated frame by frame. The armature with the most bones
-becomes a :class:`~core.motion.clip.Clip` in BVH's convention, in Blender's world axes and
-metres:
+only the imported armature is evaluated frame by frame. Without a window (``blender -b``)
+it imports into the current scene and puts back its frame rate, frame and selection. The
+armature with the most bones becomes a :class:`~core.motion.clip.Clip` in BVH's convention,
+in Blender's world axes and metres:
 
 - offsets: the bones' rest heads (``matrix_world @ Bone.matrix_local``), each from its
   parent's (the root's: its rest position);
@@ -45,28 +46,49 @@ def read_fbx_clip(context: bpy.types.Context, path: Path) -> Clip:
         raise LcaError(f"Motion file {name} is empty.")
     before = _datablocks()
     window = context.window or next(iter(context.window_manager.windows), None)
-    if window is None:
-        raise LcaError("Reading FBX needs a Blender window (there is none); convert it to BVH.")
+    if window is None:  # `blender -b -c`: no window to show a temporary scene in
+        return _read_in_place(context, path, name, before)
     original = window.scene
     scene = bpy.data.scenes.new("lca_fbx_import")
     try:
         window.scene = scene
-        try:
-            result = bpy.ops.import_scene.fbx(
-                filepath=str(path), use_anim=True, ignore_leaf_bones=False
-            )
-        except RuntimeError as err:
-            raise LcaError(
-                f"Motion file {name} could not be read as FBX ({_reason(err, path)}); export it "
-                "again "
-                "as binary FBX."
-            ) from None
-        if result != {"FINISHED"}:
-            raise LcaError(f"Motion file {name} could not be read as FBX; export it again.")
+        _import(path, name)
         return _clip(scene, name)
     finally:
         window.scene = original
         _remove_new(before)
+
+
+def _read_in_place(context: bpy.types.Context, path: Path, name: str, before: dict) -> Clip:
+    """Import into the current scene (no window to switch scenes in), then put back its
+    frame rate, current frame, active object and selection."""
+    scene, layer = context.scene, context.view_layer
+    kept = (scene.render.fps, scene.render.fps_base, scene.frame_current)
+    active, selected = layer.objects.active, [obj for obj in layer.objects if obj.select_get()]
+    try:
+        _import(path, name)
+        return _clip(scene, name)
+    finally:
+        _remove_new(before)
+        scene.render.fps, scene.render.fps_base = kept[:2]
+        scene.frame_set(kept[2])
+        for obj in layer.objects:
+            obj.select_set(obj in selected)
+        layer.objects.active = active
+
+
+def _import(path: Path, name: str) -> None:
+    try:
+        result = bpy.ops.import_scene.fbx(
+            filepath=str(path), use_anim=True, ignore_leaf_bones=False
+        )
+    except RuntimeError as err:
+        raise LcaError(
+            f"Motion file {name} could not be read as FBX ({_reason(err, path)}); export it "
+            "again as binary FBX."
+        ) from None
+    if result != {"FINISHED"}:
+        raise LcaError(f"Motion file {name} could not be read as FBX; export it again.")
 
 
 def _reason(err: BaseException, path: Path) -> str:

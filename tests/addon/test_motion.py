@@ -260,3 +260,35 @@ def test_bad_motion_is_one_sentence_and_leaves_the_animation_as_it_was(
     ]
     assert after == keys
     assert bpy.context.scene.name == "Scene"
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+def test_the_motion_command_saves_a_blend_with_the_motion(addon, avatar_file, tmp_path, capsys):
+    clip = shared_clip("cmu_jumping_jacks_animdrawings.bvh")
+    blend = tmp_path / "jacks.blend"
+    commands = addon.module("lca_addon.commands")
+    argv = ["motion", str(avatar_file), "--motion", str(clip), "--blend", str(blend)]
+    assert commands.run([*argv, "--fps", "30", "--start", "1"], prog="blender -c lca") == 0
+    assert "Keyed 'small_cmu_jumping_jacks_animdrawings'" in capsys.readouterr().out
+    bpy.ops.wm.open_mainfile(filepath=str(blend), load_ui=False)
+    scene = bpy.context.scene
+    assert (scene.frame_start, scene.frame_end, scene.render.fps) == (1, 125, 30)
+    rig = bpy.data.objects["small_rig"]
+    assert rig.animation_data.action.name == "small_cmu_jumping_jacks_animdrawings"
+    assert scene.camera is not None  # a new file gets the framing camera, ready to render
+
+
+def test_the_motion_command_refuses_bad_input_in_one_sentence(addon, avatar_file, tmp_path, capsys):
+    commands = addon.module("lca_addon.commands")
+    blend = tmp_path / "out.blend"
+    bad = _write(tmp_path / "bad.bvh", "HIERARCHY\nROOT Hips\n{\n")
+    for argv in (
+        ["motion", str(avatar_file), "--blend", str(blend)],
+        ["motion", str(avatar_file), "--motion", str(bad), "--blend", str(blend)],
+    ):
+        assert commands.run(argv, prog="blender -c lca") == 2
+        message = capsys.readouterr().err.strip().removeprefix("blender -c lca: error: ")
+        assert one_sentence(message.replace(str(bad), "PATH")), message
+    assert not blend.exists()
