@@ -292,3 +292,11 @@ def test_the_motion_command_refuses_bad_input_in_one_sentence(addon, avatar_file
         message = capsys.readouterr().err.strip().removeprefix("blender -c lca: error: ")
         assert one_sentence(message.replace(str(bad), "PATH")), message
     assert not blend.exists()
+
+
+def test_the_keying_benchmark_runs(addon):
+    lines = []
+    seconds = addon.module("lca_addon.motion_benchmark").motion_keying_speed(
+        frames=50, repeats=1, echo=lines.append
+    )
+    assert seconds > 0 and "keyed 50 frames x 104 bones" in lines[0]
