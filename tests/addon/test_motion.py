@@ -91,6 +91,27 @@ def test_the_operator_keys_from_the_current_frame_and_reports_the_family(addon, 
     assert bpy.context.scene.frame_end == 250  # untouched
 
 
+def test_the_motion_panel_shows_both_imports_and_the_action(addon, objects, anny_body):
+    from types import SimpleNamespace
+
+    from tests.layout_recorder import RecordingLayout
+
+    panel_type = bpy.types.LCA_PT_motion
+    assert (panel_type.bl_parent_id, panel_type.bl_category) == ("LCA_PT_avatar", "Avatar")
+    assert panel_type.poll(bpy.context)  # the armature is active
+    layout = RecordingLayout()
+    panel_type.draw(SimpleNamespace(layout=layout), bpy.context)
+    assert layout.texts == ["Body Motion (BVH, FBX)", "Face Curves (CSV, JSON)"]
+    path = shared_clip("fair1_wave_hello.bvh")
+    addon.module("lca_addon.motion_import").apply_motion(
+        bpy.context, objects.avatar, path, 1, body=anny_body
+    )
+    panel_type.draw(SimpleNamespace(layout=layout), bpy.context)
+    assert layout.texts[-1] == "small_fair1_wave_hello"
+    bpy.context.view_layer.objects.active = None
+    assert not panel_type.poll(bpy.context)
+
+
 # -- accuracy: the avatar's own motion through BVH and FBX ---------------------------------------
 
 ROTATIONS = {  # canonical rotation vectors (radians) on frames 2..4; frame 1 is the rest pose
