@@ -296,6 +296,41 @@ def blender_bone_pose(
     return quaternions, location
 
 
+def blender_bone_poses(
+    bone_matrices: Tensor, axes: Tensor, rotations: Tensor, translations: Tensor
+) -> tuple[Tensor, Tensor]:
+    """T core poses as Blender pose-bone values: :func:`blender_bone_pose` over frames.
+
+    bone_matrices: (J, 4, 4) rest matrices in armature space (``Rig.bone_matrices``, or an
+    armature's ``Bone.matrix_local``); axes: (3, 3) canonical -> Blender (``Rig.axes``).
+    rotations: (T, J, 3, 3) local rotation matrices relative to the parent, canonical axes
+    (a clip on the body's skeleton, ``core.motion.clip.Clip.rotations``); translations:
+    (T, 3) the root's translation, metres, canonical axes.
+    Returns (T, J, 4) wxyz ``rotation_quaternion``, each bone's sign kept continuous from
+    frame to frame (so keys interpolate the short way), and (T, 3) the root's ``location``.
+    """
+    T, J = rotations.shape[:2]
+    if tuple(rotations.shape) != (T, J, 3, 3) or tuple(bone_matrices.shape) != (J, 4, 4):
+        raise ValueError(
+            f"rotations (T, J, 3, 3) and bone_matrices (J, 4, 4) must agree, got "
+            f"{tuple(rotations.shape)} and {tuple(bone_matrices.shape)}."
+        )
+    if tuple(translations.shape) != (T, 3):
+        raise ValueError(f"translations must be ({T}, 3), got {tuple(translations.shape)}.")
+    rest = bone_matrices[:, :3, :3].double()
+    A = axes.double()
+    # basis_j = rest_j^T A R_j A^T rest_j: the rotation in bone j's rest axes.
+    frame = A.T @ rest  # (J, 3, 3)
+    basis = frame.transpose(-1, -2) @ rotations.double() @ frame
+    quaternions = rotmat_to_quat(basis)
+    # Keep each bone's quaternion on the side of its previous frame's.
+    flips = (quaternions[1:] * quaternions[:-1]).sum(-1) < 0  # (T-1, J)
+    sign = 1.0 - 2.0 * (torch.cumsum(flips.to(torch.int64), dim=0) % 2).to(torch.float64)
+    quaternions[1:] *= sign[..., None]
+    locations = translations.double() @ A.T @ rest[0]  # rest_0^T A t, row-wise
+    return quaternions, locations
+
+
 def posed_bone_matrices(rig: Rig, quaternions: Tensor, location: Tensor) -> Tensor:
     """Twin of Blender's pose evaluation: (J, 4, 4) armature-space ``PoseBone.matrix``.
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 NAME = "blender"
 HELP = (
-    "Run the Blender extension's commands (import, render) with the bpy module; "
+    "Run the Blender extension's commands (import, motion, render) with the bpy module; "
     "`lca blender render --help` for one."
 )
 
@@ -29,7 +29,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "blender_args",
         nargs=argparse.REMAINDER,
         metavar="COMMAND ...",
-        help="import AVATAR.lca --blend FILE.blend | render FILE.blend --out DIR",
+        help="import AVATAR.lca --blend FILE.blend | motion AVATAR --motion CLIP --blend OUT.blend "
+        "| render FILE.blend --out DIR",
     )
     return p
 

@@ -1,4 +1,5 @@
-"""Command-line commands: ``blender -c lca create|import|render ...``, and ``lca blender ...``.
+"""Command-line commands: ``blender -c lca create|import|motion|render ...``, and
+``lca blender ...``.
 
 Registration adds :func:`command` with ``bpy.utils.register_cli_command("lca", ...)``; the
 ``lca blender`` command (``blender_command.py``, the entry point ``lca`` finds) runs the very
@@ -15,6 +16,12 @@ extension from the checkout (``bpy_module.py``).
   avatar to FILE.blend as ``import`` does (a new file gets the camera and the engine). Without
   ``--blend`` the avatar is built in the current file only. Its options are ``lca create``'s,
   declared once in ``core/commands/create_options.py`` and read back as one ``CreateSettings``.
+- ``motion AVATAR.lca|FILE.blend --motion CLIP.bvh|.fbx [--face CURVES.csv|.json] --blend
+  OUT.blend``: puts the body motion and/or the face curves on the avatar (as the Motion
+  panel's operators do: ``motion_import.apply_motion``, ``face_import.apply_face``) from
+  ``--start`` (1), sets the frame range to the motion's and saves OUT.blend; an .lca goes into
+  a new file first (with a camera and the engine, as ``import``). ``render OUT.blend`` then
+  renders it. Nothing is saved when an input is refused.
 - ``render FILE.blend --out DIR``: renders the file's frame range (or ``--frames A..B``, or
   ``--frame N``) with the LCA Gaussian engine to ``DIR/frame_####.exr``, multilayer EXR with
   32-bit float passes (Combined, Depth, Normal, BodyPart); ``--size`` overrides the
@@ -98,6 +105,23 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     frames.add_argument("--frames", help="START..END (default: the file's frame range)")
     frames.add_argument("--frame", type=int, help="render this one frame")
     p.add_argument("--size", help="WIDTHxHEIGHT (default: the file's resolution)")
+
+    text = (
+        "Put body motion (BVH, FBX) and/or face curves (Live Link Face CSV, JSON) on an avatar "
+        "and save a .blend to render."
+    )
+    p = sub.add_parser("motion", help=text, description=text)
+    p.set_defaults(func=cmd_motion)
+    p.add_argument("avatar", help="an .lca avatar (into a new file) or a .blend holding one")
+    p.add_argument("--motion", help="a .bvh or .fbx body motion clip")
+    p.add_argument("--face", help="a Live Link Face .csv or a face curves .json")
+    p.add_argument("--blend", required=True, help="the .blend to save (may be the input)")
+    p.add_argument("--name", help="which avatar of a .blend (default: its only one)")
+    p.add_argument("--start", type=int, default=1, help="the first frame (1)")
+    p.add_argument("--fps", type=int, help="the scene's frame rate (default: the file's, 24)")
+    p.add_argument(
+        "--size", default=DEFAULT_SIZE, help=f"WIDTHxHEIGHT of a new file ({DEFAULT_SIZE})"
+    )
 
     text = (
         "Time the live link per frame (evaluated mesh read, deform, sort, viewport arrays); "
@@ -224,6 +248,69 @@ def frame_avatar(scene: bpy.types.Scene, avatar: bpy.types.Object, width: int, h
     place_camera(camera, scene, view)
     scene.camera = camera
     return camera
+
+
+# -- motion -----------------------------------------------------------------------------------
+
+
+def cmd_motion(args: argparse.Namespace) -> int:
+    from .dependencies import missing_dependency
+    from .face_import import apply_face
+    from .motion_import import apply_motion
+
+    problem = missing_dependency()
+    if problem is not None:
+        raise LcaError(problem)
+    if not args.motion and not args.face:
+        raise LcaError("Give a body motion (--motion FILE) or face curves (--face FILE), or both.")
+    width, height = _size(args.size)
+    source, blend = Path(args.avatar).resolve(), Path(args.blend).resolve()
+    if not source.is_file() or source.suffix.lower() not in (".lca", ".blend"):
+        raise LcaError(f"The avatar '{args.avatar}' is not an .lca or .blend file; give one.")
+    if not blend.parent.is_dir():
+        raise LcaError(f"The folder of '{args.blend}' does not exist; create it first.")
+    new = source.suffix.lower() == ".lca"
+    if new:
+        from .import_avatar import import_avatar_file
+
+        bpy.ops.wm.read_homefile(use_empty=True)
+        avatar = import_avatar_file(bpy.context, source)[0].avatar
+    else:
+        _open(source)
+        avatar = _find_avatar(bpy.context.scene, args.name, args.avatar)
+    scene = bpy.context.scene
+    if args.fps is not None:
+        if not 1 <= args.fps <= 1000:
+            raise LcaError(f"The frame rate {args.fps} is not between 1 and 1000.")
+        scene.render.fps, scene.render.fps_base = args.fps, 1.0
+    for obj in bpy.context.view_layer.objects:
+        obj.select_set(False)
+    if args.motion:
+        done = apply_motion(bpy.context, avatar, Path(args.motion).resolve(), args.start)
+        for note in done.notes:
+            print(f"Note: {note}")
+        print(done.message)
+    if args.face:
+        face = apply_face(bpy.context, avatar, Path(args.face).resolve(), args.start)
+        if not args.motion:
+            scene.frame_start, scene.frame_end = face.first_frame, face.last_frame
+        print(face.message)
+    _finish_blend(scene, avatar, new, width, height, blend)
+    print(f"Saved {blend} (frames {scene.frame_start}-{scene.frame_end}); render it with `render`.")
+    return 0
+
+
+def _find_avatar(scene: bpy.types.Scene, name: str | None, given: str) -> bpy.types.Object:
+    avatars = [obj for obj in scene.objects if obj.lca_avatar.is_avatar]
+    if name is not None:
+        avatars = [obj for obj in avatars if obj.name == name]
+    if len(avatars) == 1:
+        return avatars[0]
+    if not avatars:
+        raise LcaError(
+            f"'{given}' holds no avatar{f' named {name!r}' if name else ''}; import one."
+        )
+    raise LcaError(f"'{given}' holds {len(avatars)} avatars; choose one with --name.")
 
 
 # -- render -----------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ import bpy
 
 from .create_avatar import LCA_OT_create_avatar
 from .dependencies import missing_dependency
+from .face_import import LCA_OT_import_face
 from .import_avatar import LCA_OT_import_avatar
+from .motion_import import LCA_OT_import_motion
 from .properties import find_avatar
 
 
@@ -37,3 +39,31 @@ class LCA_PT_avatar(bpy.types.Panel):
         column.prop(props, "armature")
         column.prop(props, "body_mesh")
         column.prop(props, "show_splats")
+
+
+class LCA_PT_motion(bpy.types.Panel):
+    """Sidebar > Avatar > Motion: body motion (BVH, FBX) and face curves onto the avatar."""
+
+    bl_label = "Motion"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Avatar"
+    bl_parent_id = "LCA_PT_avatar"
+
+    @classmethod
+    def poll(cls, context):
+        return find_avatar(context.scene, context.active_object) is not None
+
+    def draw(self, context):
+        layout = self.layout
+        layout.operator(
+            LCA_OT_import_motion.bl_idname, text="Body Motion (BVH, FBX)", icon="ARMATURE_DATA"
+        )
+        layout.operator(
+            LCA_OT_import_face.bl_idname, text="Face Curves (CSV, JSON)", icon="SHAPEKEY_DATA"
+        )
+        avatar = find_avatar(context.scene, context.active_object)
+        armature = avatar.lca_avatar.armature
+        animation = armature.animation_data if armature is not None else None
+        if animation is not None and animation.action is not None:
+            layout.label(text=animation.action.name, icon="ACTION")

@@ -15,7 +15,9 @@ from . import (
     commands,
     create_avatar,
     extension_state,
+    face_import,
     import_avatar,
+    motion_import,
     panels,
     preferences,
     properties,
@@ -32,7 +34,10 @@ CLASSES: tuple[type, ...] = (
     properties.LcaAvatarProperties,
     import_avatar.LCA_OT_import_avatar,
     create_avatar.LCA_OT_create_avatar,
+    motion_import.LCA_OT_import_motion,
+    face_import.LCA_OT_import_face,
     panels.LCA_PT_avatar,
+    panels.LCA_PT_motion,
     render_engine.LCA_RenderEngine,
 )
 """Blender classes, registered in this order and unregistered in reverse."""

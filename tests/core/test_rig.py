@@ -14,6 +14,7 @@ from core.rig import (
     aimed_bone_axes,
     axes_to_blender,
     blender_bone_pose,
+    blender_bone_poses,
     build_rig,
     posed_bone_matrices,
     skin_canonical,
@@ -147,3 +148,21 @@ def test_a_canonical_mesh_far_from_the_body_model_is_refused(anny_body, avatar):
     moved = dataclasses.replace(avatar, canonical_vertices=avatar.canonical_vertices + 0.01)
     with pytest.raises(LcaError, match="10.0 mm"):
         build_rig(anny_body, moved)
+
+
+def test_bone_poses_over_frames_match_the_single_pose(rig):
+    from core.quaternion import axis_angle_to_rotmat
+
+    torch.manual_seed(0)
+    rotvecs = 0.8 * torch.randn(5, len(rig.bone_names), 3, dtype=torch.float64)
+    translations = 0.1 * torch.randn(5, 3, dtype=torch.float64)
+    quaternions, locations = blender_bone_poses(
+        rig.bone_matrices, rig.axes, axis_angle_to_rotmat(rotvecs), translations
+    )
+    assert quaternions.shape == (5, len(rig.bone_names), 4) and locations.shape == (5, 3)
+    assert bool(((quaternions[1:] * quaternions[:-1]).sum(-1) >= 0).all())  # continuous signs
+    for t in range(5):
+        q, location = blender_bone_pose(rig, rotvecs[t].float(), translations[t].float())
+        same_sign = torch.where((q * quaternions[t]).sum(-1, keepdim=True) < 0, -1.0, 1.0)
+        assert torch.allclose(quaternions[t].float(), q * same_sign, atol=1e-5)
+        assert torch.allclose(locations[t].float(), location, atol=1e-6)
