@@ -99,6 +99,16 @@ def rotmat_to_quat_parts(m: Sequence[Sequence[Tensor]], dim: int) -> Tensor:
     return chosen / torch.where(chosen.narrow(dim, 0, 1) < 0, -norm, norm)  # so that w >= 0
 
 
+def axis_rotations(angles: Tensor, axis: int) -> Tensor:
+    """(...) angles (radians) about coordinate axis 0 (X), 1 (Y) or 2 (Z) -> (..., 3, 3)."""
+    c, s = torch.cos(angles), torch.sin(angles)
+    R = torch.zeros(*angles.shape, 3, 3, dtype=angles.dtype, device=angles.device)
+    i, k = [(1, 2), (2, 0), (0, 1)][axis]
+    R[..., axis, axis] = 1.0
+    R[..., i, i], R[..., i, k], R[..., k, i], R[..., k, k] = c, -s, s, c
+    return R
+
+
 def axis_angle_to_rotmat(rotvec: Tensor) -> Tensor:
     """(..., 3) rotation vectors (axis * angle, radians) -> (..., 3, 3) (Rodrigues).
 

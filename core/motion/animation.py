@@ -22,6 +22,7 @@ from ..body.poses import Pose
 from ..errors import LcaError, quoted
 from ..posing import avatar_shape
 from .clip import Clip, resample
+from .head_pose import HEAD_BONES, head_rotations, resample_curves
 from .retarget import Retargeted, clip_poses, retarget_to_body, skeleton_of_body
 
 MAX_FRAMES = 100_000
@@ -51,39 +52,6 @@ def _hold(values: Tensor, count: int) -> Tensor:
     if values.shape[0] >= count:
         return values[:count]
     return torch.cat((values, values[-1:].expand(count - values.shape[0], *values.shape[1:])))
-
-
-def _face_rows(face, fps: float) -> int:
-    return max(1, int(round((face.weights.shape[0] - 1) * fps / face.fps)) + 1)
-
-
-def _resample_rows(values: Tensor, source_fps: float, fps: float) -> Tensor:
-    """(T, K) sampled at source_fps -> rows at fps (linear), same duration."""
-    T = values.shape[0]
-    count = max(1, int(round((T - 1) * fps / source_fps)) + 1)
-    t = (torch.arange(count, dtype=torch.float64) * (source_fps / fps)).clamp(max=T - 1)
-    lo = t.floor().long()
-    hi = (lo + 1).clamp(max=T - 1)
-    w = (t - lo)[:, None].to(values.dtype)
-    return values[lo] * (1 - w) + values[hi] * w
-
-
-def head_rotations(head: Tensor) -> Tensor:
-    """(T, 9) Live Link head and eye angles (radians: yaw, pitch, roll of head, left eye,
-    right eye) -> (T, 3, 3, 3) rotations in the canonical axes of a Z-up body facing -Y:
-    yaw turns about +Z (to the avatar's left for positive yaw), pitch about +X (nodding
-    down for positive pitch), roll about -Y."""
-    from ..quaternion import axis_angle_to_rotmat
-
-    yaw, pitch, roll = head.reshape(-1, 3, 3).unbind(-1)
-    z = torch.tensor([0.0, 0.0, 1.0], dtype=head.dtype)
-    x = torch.tensor([1.0, 0.0, 0.0], dtype=head.dtype)
-    y = torch.tensor([0.0, -1.0, 0.0], dtype=head.dtype)
-    return (
-        axis_angle_to_rotmat(yaw[..., None] * z)
-        @ axis_angle_to_rotmat(pitch[..., None] * x)
-        @ axis_angle_to_rotmat(roll[..., None] * y)
-    )
 
 
 def build_animation(
@@ -125,16 +93,16 @@ def build_animation(
     count = clip.frame_count
     expressions = None
     if face is not None:
-        weights = _resample_rows(face.expression_frames(body.expression_names), face.fps, fps)
+        weights = resample_curves(face.expression_frames(body.expression_names), face.fps, fps)
         count = max(count, weights.shape[0])
         expressions = _hold(weights, count)
     if count > MAX_FRAMES:
         raise LcaError(f"The animation has {count} frames; at most {MAX_FRAMES} are made.")
     rotations = _hold(clip.rotations, count)
     if face is not None and face.head is not None and "head" in body.bone_names:
-        head = _hold(_resample_rows(face.head, face.fps, fps), count)
+        head = _hold(resample_curves(face.head, face.fps, fps), count)
         turns = head_rotations(head)  # (T, 3, 3, 3): head, left eye, right eye
-        for k, bone in enumerate(("head", "eye.L", "eye.R")):
+        for k, bone in enumerate(HEAD_BONES):
             if bone in body.bone_names:
                 j = body.bone_names.index(bone)
                 rotations[:, j] = rotations[:, j] @ turns[:, k]

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from ..errors import PATH_LIMIT, LcaError, quoted
 from ..fileio import atomic_path, check_output_file
+from ..quaternion import axis_rotations
 from .clip import Clip, Skeleton
 
 MAX_BYTES = 512 * 1024 * 1024
@@ -150,17 +151,6 @@ def _hierarchy(lines: _Lines) -> list[_Joint]:
     return joints
 
 
-def _axis_rotations(angles: Tensor, axis: int) -> Tensor:
-    """(T,) degrees about axis 0/1/2 -> (T, 3, 3)."""
-    radians = torch.deg2rad(angles)
-    c, s = torch.cos(radians), torch.sin(radians)
-    R = torch.zeros(angles.shape + (3, 3), dtype=torch.float64)
-    i, k = [(1, 2), (2, 0), (0, 1)][axis]
-    R[..., axis, axis] = 1.0
-    R[..., i, i], R[..., i, k], R[..., k, i], R[..., k, k] = c, -s, s, c
-    return R
-
-
 def read_bvh(path: Path | str) -> BvhFile:
     """A BVH file as a clip (module docstring); LcaError naming the problem otherwise."""
     path = Path(path)
@@ -239,8 +229,8 @@ def _clip(joints: list[_Joint], values: Tensor, frame_time: float, name: str) ->
         for c, channel in enumerate(joint.channels):
             column = values[:, joint.first + c]
             if channel in _ROTATIONS:
-                rotations[:, index] = rotations[:, index] @ _axis_rotations(
-                    column, _ROTATIONS[channel]
+                rotations[:, index] = rotations[:, index] @ axis_rotations(
+                    torch.deg2rad(column), _ROTATIONS[channel]
                 )
             else:
                 position[:, _POSITIONS[channel]] = column

@@ -14,19 +14,11 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from ..quaternion import axis_rotations
+
 HEAD_BONES = ("head", "eye.L", "eye.R")
 """The body bones (Anny's names) the three yaw/pitch/roll triples of ``FaceCurves.head``
 turn, in that order."""
-
-
-def _axis(angles: Tensor, axis: int) -> Tensor:
-    """(..., 3, 3) rotations by ``angles`` (...) about canonical axis 0 (X), 1 (Y) or 2 (Z)."""
-    c, s = torch.cos(angles), torch.sin(angles)
-    R = torch.zeros(*angles.shape, 3, 3, dtype=angles.dtype)
-    i, k = [(1, 2), (2, 0), (0, 1)][axis]
-    R[..., axis, axis] = 1.0
-    R[..., i, i], R[..., i, k], R[..., k, i], R[..., k, k] = c, -s, s, c
-    return R
 
 
 def head_rotations(head: Tensor) -> Tensor:
@@ -35,7 +27,11 @@ def head_rotations(head: Tensor) -> Tensor:
     if head.ndim != 2 or head.shape[1] != 9:
         raise ValueError(f"head must be (T, 9), got {tuple(head.shape)}.")
     angles = head.reshape(-1, 3, 3)  # (T, bone, yaw/pitch/roll)
-    return _axis(angles[..., 0], 2) @ _axis(angles[..., 1], 0) @ _axis(angles[..., 2], 1)
+    return (
+        axis_rotations(angles[..., 0], 2)
+        @ axis_rotations(angles[..., 1], 0)
+        @ axis_rotations(angles[..., 2], 1)
+    )
 
 
 def resample_curves(values: Tensor, fps: float, to_fps: float) -> Tensor:

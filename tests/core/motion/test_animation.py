@@ -5,8 +5,9 @@ import torch
 
 from core.deform.template import make_starter_avatar
 from core.errors import LcaError
-from core.motion.animation import build_animation, head_rotations, parse_frames
+from core.motion.animation import build_animation, parse_frames
 from core.motion.bvh import read_bvh
+from core.motion.head_pose import head_rotations
 
 from .test_bvh import shared_motion
 
