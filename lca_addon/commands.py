@@ -131,6 +131,15 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
     p.add_argument("--count", type=int, action="append", help="splats; repeatable (100k, 200k)")
     p.add_argument("--repeats", type=int, default=5, help="timed runs; the median is reported")
+
+    text = (
+        "Time keying a retargeted clip on an avatar's armature (the Motion panel's keys); "
+        "replaces the open file with an empty one."
+    )
+    p = sub.add_parser("bench-motion", help=text, description=text)
+    p.set_defaults(func=cmd_bench_motion)
+    p.add_argument("--frames", type=int, default=1000, help="frames to key (1000)")
+    p.add_argument("--repeats", type=int, default=3, help="timed runs; the median is reported")
     return parser
 
 
@@ -138,6 +147,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from .benchmark import bench_live_link
 
     bench_live_link(args.count or (100_000, 200_000), args.repeats)
+    return 0
+
+
+def cmd_bench_motion(args: argparse.Namespace) -> int:
+    from .motion_benchmark import motion_keying_speed
+
+    motion_keying_speed(max(1, args.frames), max(1, args.repeats))
     return 0
 
 

@@ -63,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
         for count in args.count or []:
             argv += ["--count", str(count)]
         return run_blender(argv)
+    if args.what == "motion":
+        return _motion(args)
     if args.what == "fuzz":
         return _fuzz(args)
     from ..bench import BenchRequest
@@ -79,6 +81,23 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
     )
     return run_bench(request)
+
+
+def _motion(args: argparse.Namespace) -> int:
+    """Core's figures (read, retarget, face capture), then Blender's keying where the bpy
+    module is installed."""
+    import importlib.util
+
+    from ..bench import BenchRequest
+    from ..bench import run as run_bench
+
+    run_bench(BenchRequest(what="motion", repeats=args.repeats))
+    if importlib.util.find_spec("bpy") is None:
+        print("Blender keying: not measured (the bpy module is not installed).")
+        return 0
+    from .blender import run_blender
+
+    return run_blender(["bench-motion", "--repeats", str(args.repeats or 3)])
 
 
 def _fuzz(args: argparse.Namespace) -> int:
