@@ -1,8 +1,9 @@
 """An avatar's animation from a body clip and/or ARKit face curves: one core Pose per output
 frame, at the frame rate asked for.
 
-The body clip is retargeted onto the avatar's rig at its shape
-(:func:`core.motion.retarget.retarget_to_body`) and resampled; face curves give each frame's
+The body clip is resampled to the output rate and retargeted onto the avatar's rig at its
+shape (:func:`core.motion.retarget.retarget_to_body`), in the order Blender's Motion import
+takes, so both give the same pose on the same frame; face curves give each frame's
 expression (ARKit weights in the body model's order) and, where they carry head rotations,
 turn the head bone on top of the body clip. The output has as many frames as the longer
 input; the shorter one holds its last frame.
@@ -76,8 +77,10 @@ def build_animation(
     notes: list[str] = []
     retargeted = None
     if motion is not None:
-        retargeted = retarget_to_body(motion, body, shape)
-        clip = resample(retargeted.clip, fps)
+        # Resampled first, then retargeted, as Blender's Motion import does: both pose the
+        # same frames identically.
+        retargeted = retarget_to_body(resample(motion, fps), body, shape)
+        clip = retargeted.clip
         m = retargeted.joint_map
         notes.append(
             f"{motion.source}: {m.family} skeleton, {len({s for s, _ in m.pairs})} joints "

@@ -321,3 +321,23 @@ def test_the_keying_benchmark_runs(addon):
         frames=50, repeats=1, echo=lines.append
     )
     assert seconds > 0 and "keyed 50 frames x 104 bones" in lines[0]
+
+
+def test_blender_and_lca_render_pose_the_same_frames(addon, objects, anny_body, avatar):
+    """The Motion import in Blender and `lca render --motion` (core.motion.animation) put the
+    avatar's body mesh in the same place on the same frame."""
+    from core.motion.animation import build_animation
+    from core.motion.bvh import read_bvh
+    from core.posing import posed_vertices
+
+    path = shared_clip("cmu_jumping_jacks_animdrawings.bvh")
+    motion = addon.module("lca_addon.motion_import")
+    live_link = addon.module("lca_addon.live_link")
+    motion.apply_motion(bpy.context, objects.avatar, path, 1, body=anny_body)
+    animation = build_animation(avatar, anny_body, read_bvh(path).clip, fps=24.0)
+    scene, depsgraph = bpy.context.scene, bpy.context.evaluated_depsgraph_get()
+    for k in (0, 37, 80):
+        scene.frame_set(1 + k)
+        in_blender = live_link.evaluated_vertices(objects.body, depsgraph)
+        in_core = posed_vertices(avatar, anny_body, [animation.poses[k]])[0].numpy()
+        assert np.abs(in_blender - in_core).max() < 1e-4, k
