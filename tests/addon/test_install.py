@@ -40,6 +40,9 @@ def test_install_enable_disable_leaves_nothing_behind(extension_zip):
         "LCA_OT_import_avatar",
         "LCA_OT_create_avatar",
         "LCA_PT_avatar",
+        "LCA_PT_motion",
+        "LCA_OT_import_motion",
+        "LCA_OT_import_face",
         "LCA_RenderEngine",
     }
     assert all(name.startswith(PACKAGE) for name in added)
