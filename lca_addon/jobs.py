@@ -23,6 +23,9 @@ the main thread) and returns the Job:
   named in one sentence (the traceback is printed only with LCA_DEBUG=1);
 - in background mode (``bpy.app.background``: the command line, scripts, tests) the same job
   runs synchronously on the calling thread, its progress printed (``core.progress``).
+
+A job with a ``runner`` (``worker_process.WorkerJob``: a worker process) is driven through it
+instead of a Worker thread, by the same calls; its ``work`` is the synchronous version.
 """
 
 from __future__ import annotations

@@ -22,17 +22,20 @@ def last_check(prefs):
     return found
 
 
-def route_sentence(prefs) -> str:
-    """Where Create from Photos runs now, in one sentence (reads the settings only)."""
+def route_sentences(prefs) -> tuple[str, ...]:
+    """Where Create from Photos runs now and what stops it, one sentence each (reads the
+    settings and the last Check; runs nothing)."""
     route = create_route(prefs, check=False)
-    if route.problem is not None:
-        return route.problem
     if not route.in_worker:
-        return "Create from Photos runs inside Blender (torch and MediaPipe are present)."
+        inside = "Create from Photos runs inside Blender (torch and MediaPipe are present)."
+        return (route.problem or inside,)
+    said = ["Create from Photos runs `lca create` in a worker process with the lca environment."]
     found = last_check(prefs)
     if found is not None and not found.ok:
-        return found.problem
-    return "Create from Photos runs `lca create` in a worker process with the lca environment."
+        said.append(found.problem)
+    if route.problem is not None:  # what importing its result lacks here
+        said.append(route.problem)
+    return tuple(said)
 
 
 def draw_worker_preferences(prefs, layout) -> None:
@@ -45,7 +48,8 @@ def draw_worker_preferences(prefs, layout) -> None:
     found = last_check(prefs)
     if found is not None:
         box.label(text=found.message, icon="CHECKMARK" if found.ok else "ERROR")
-    box.label(text=route_sentence(prefs), icon="INFO")
+    for sentence in route_sentences(prefs):
+        box.label(text=sentence, icon="INFO")
 
 
 def environment_description() -> str:

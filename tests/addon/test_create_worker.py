@@ -48,6 +48,14 @@ def prefs(addon):
     prefs.lca_environment, prefs.create_in = before
 
 
+class WindowContext(FakeWindowContext):
+    """The fake window's status bar, header and timers; the rest (mode, scene, collection)
+    from Blender's context, which apply builds the avatar into."""
+
+    def __getattr__(self, name):  # only for what the fake does not have
+        return getattr(bpy.context, name)
+
+
 class Probe:
     """A JobOperator outside Blender's registry, so a test can call what the window manager
     calls (start_job, modal) and see its reports."""
@@ -199,7 +207,7 @@ def test_worker_creates_and_imports_the_avatar(addon, lca_env, tmp_path):
     photo = shared_photo(PHOTO)
     output = tmp_path / "me.lca"
     job = worker_create(addon, photo, output, lca_env / "bin" / "python")
-    operator, context = Probe(addon).operator, FakeWindowContext()
+    operator, context = Probe(addon).operator, WindowContext()
     assert operator.start_job(context, job) == {"RUNNING_MODAL"}
     worker = operator._worker
     assert drive_modal(operator, context, timeout=1500) == {"FINISHED"}, operator.reports
