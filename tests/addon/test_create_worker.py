@@ -204,6 +204,8 @@ def test_esc_kills_the_worker_and_leaves_nothing(addon, lca_env, tmp_path):
 @pytest.mark.slow
 def test_worker_creates_and_imports_the_avatar(addon, lca_env, tmp_path):
     """The one finished run: a draft on a real photo, through the modal steps."""
+    if bpy.app.version < (5, 0, 0):  # `make test` runs tests/addon on 4.2 too: once is enough
+        pytest.skip("the finished worker run is checked once, on bpy 5.0 (.venv)")
     photo = shared_photo(PHOTO)
     output = tmp_path / "me.lca"
     job = worker_create(addon, photo, output, lca_env / "bin" / "python")
