@@ -15,6 +15,9 @@ options become a :class:`CreateOptions` (the photos, the output and one
   or failed job leaves no file (and nothing in the scene).
 
 ``blender -c lca create`` (``commands.py``) runs the same job synchronously, with a preview.
+Where Blender's own Python cannot create avatars (5.1+, packages missing), or when the
+preferences ask for it, the operator runs ``lca create`` in a worker process instead
+(``create_worker.py``: the same options, the same import, one undo step).
 """
 
 from __future__ import annotations
@@ -29,8 +32,10 @@ from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntPropert
 from ..core.commands.create_options import check_output, named, render_preview, torch_threads
 from ..core.create_settings import CreateSettings
 from ..core.errors import LcaError, OutputError
+from .create_worker import create_route, worker_job
 from .dependencies import missing_dependency, missing_photo_dependency
 from .jobs import Done, Job, JobOperator
+from .preferences import addon_preferences
 
 QUALITY_ITEMS = (
     ("draft", "Draft", "About a minute on a CPU"),
@@ -75,9 +80,10 @@ def default_output(photos: tuple[Path, ...]) -> Path:
     return photos[0].with_suffix(".lca") if photos else Path("avatar.lca")
 
 
-def check_options(options: CreateOptions) -> None:
-    """Refuse, before any work, what would fail later (LcaError, one sentence)."""
-    problem = missing_dependency() or missing_photo_dependency()
+def check_options(options: CreateOptions, in_worker: bool = False) -> None:
+    """Refuse, before any work, what would fail later (LcaError, one sentence); ``in_worker``:
+    the worker process creates it (``create_worker.py``), which has checked its own needs."""
+    problem = None if in_worker else missing_dependency() or missing_photo_dependency()
     if problem is not None:
         raise LcaError(problem)
     if not options.photos:
@@ -214,5 +220,10 @@ class LCA_OT_create_avatar(JobOperator, bpy.types.Operator):
             threads=self.threads or None,
         )
         options = CreateOptions(photos=photos, output=output, settings=settings)
-        check_options(options)
+        route = create_route(addon_preferences())
+        if route.problem is not None:
+            raise LcaError(route.problem)
+        check_options(options, in_worker=route.in_worker)
+        if route.in_worker:
+            return worker_job(options, route.python)
         return create_job(options)

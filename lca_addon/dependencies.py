@@ -129,9 +129,10 @@ def photo_python_problem(version: tuple[int, int] | None = None) -> str | None:
         return None
     return (
         "Photo reconstruction needs mediapipe 0.10.21, which has no build for this Blender's "
-        f"Python {major}.{minor}; create the avatar with the `lca` command (`lca create "
-        "PHOTO -o NAME.lca`, Python 3.11) or in Blender 4.2 to 5.0, then add it with "
-        "File > Import > LCA Avatar (.lca)."
+        f"Python {major}.{minor}; set the lca environment (a Python 3.11 environment with LCA "
+        "Avatar, where Create from Photos runs `lca create` in a worker) in Edit > Preferences "
+        "> Add-ons > LCA Avatar, or create the avatar with `lca create PHOTO -o NAME.lca` and "
+        "add it with File > Import > LCA Avatar (.lca)."
     )
 
 

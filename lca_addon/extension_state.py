@@ -21,7 +21,8 @@ class ExtensionState:
     it to unregister); draw_handle: the 3D Viewport's splat draw handler; drawer: the splat
     drawer with its caches; install: the dependency install in progress (one at most);
     install_messages: the last install's sentences (a warning about what it left out, then
-    its result), shown in the preferences; path_entries: the folders put on ``sys.path``."""
+    its result), shown in the preferences; path_entries: the folders put on ``sys.path``;
+    environment_check: the lca environment's last Check (``lca_environment.EnvironmentCheck``)."""
 
     cli_handle: object = None
     draw_handle: object = None
@@ -29,6 +30,7 @@ class ExtensionState:
     install: InstallJob | None = None
     install_messages: list[str] = field(default_factory=list)
     path_entries: list[str] = field(default_factory=list)
+    environment_check: object = None
 
 
 _current: ExtensionState | None = None

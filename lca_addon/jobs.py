@@ -23,6 +23,9 @@ the main thread) and returns the Job:
   named in one sentence (the traceback is printed only with LCA_DEBUG=1);
 - in background mode (``bpy.app.background``: the command line, scripts, tests) the same job
   runs synchronously on the calling thread, its progress printed (``core.progress``).
+
+A job with a ``runner`` (``worker_process.WorkerJob``: a worker process) is driven through it
+instead of a Worker thread, by the same calls; its ``work`` is the synchronous version.
 """
 
 from __future__ import annotations
@@ -68,6 +71,9 @@ class Job:
     title: str
     work: Callable[[Progress], Any]
     apply: Callable[[bpy.types.Context, Any], Done]
+    runner: Callable[[], Any] | None = None
+    """Makes what the modal operator drives in place of a :class:`Worker` thread running
+    ``work`` (same interface: ``worker_process.WorkerJob``, a process); None: a Worker."""
 
 
 class Worker:
@@ -177,7 +183,7 @@ class JobOperator:
     def start_job(self, context, job: Job) -> set[str]:
         """Start the worker and the timer; the window manager then calls :meth:`modal`."""
         self._job = job
-        self._worker = Worker(job.work)
+        self._worker = job.runner() if job.runner is not None else Worker(job.work)
         self._area = context.area
         manager = context.window_manager
         self._timer = manager.event_timer_add(POLL_SECONDS, window=context.window)

@@ -17,7 +17,8 @@ from pathlib import Path
 import bpy
 from bpy.props import BoolProperty, EnumProperty, StringProperty
 
-from . import dependencies, extension_state, pip_install, python_env
+from . import create_worker, dependencies, extension_state, pip_install, python_env
+from .worker_preferences import draw_worker_preferences, environment_description
 
 ADDON_PACKAGE = __package__.rpartition(".")[0]
 """The extension's package (``bl_ext.<repository>.lca_avatar``): its preferences' id."""
@@ -147,6 +148,7 @@ def draw_preferences(prefs, layout) -> None:
         refusal = python_env.environment_problem(environment)
         if refusal is not None:
             box.label(text=refusal, icon="ERROR")
+    draw_worker_preferences(prefs, layout)
 
 
 class LcaPreferences(bpy.types.AddonPreferences):
@@ -177,6 +179,12 @@ class LcaPreferences(bpy.types.AddonPreferences):
         ),
         subtype="DIR_PATH",
         update=_environment_changed,
+    )
+    lca_environment: StringProperty(
+        name="lca Environment", description=environment_description(), subtype="FILE_PATH"
+    )
+    create_in: EnumProperty(
+        name="Create from Photos", items=create_worker.ROUTE_ITEMS, default=create_worker.AUTO
     )
 
     def draw(self, context):

@@ -23,11 +23,13 @@ from . import (
     properties,
     render_engine,
     viewport_draw,
+    worker_preferences,
 )
 
 CLASSES: tuple[type, ...] = (
     preferences.LcaPreferences,
     preferences.LCA_OT_install_dependencies,
+    worker_preferences.LCA_OT_check_lca_environment,
     properties.LcaFloatItem,
     properties.LcaTextItem,
     properties.LcaShapeKeyTarget,

@@ -7,6 +7,8 @@ Its options are declared in ``core/commands/create_options.py``, shared with
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from pathlib import Path
 
 from .create_options import add_create_options
@@ -18,10 +20,28 @@ HELP = "Create an avatar from photos of one person (writes NAME.lca and NAME.pre
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("create", help=HELP, description=HELP)
     add_create_options(p)
+    p.add_argument(
+        "--progress",
+        choices=("line", "json"),
+        default="line",
+        help="line: a line per stage on stderr (default); json: one JSON object per line on "
+        "stdout, for programs (see core/progress_events.py)",
+    )
     return p
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "progress", "line") == "json":
+        from ..progress_events import JsonProgress
+
+        with JsonProgress() as events:
+            return create(args, events, sys.stderr)
+    return create(args, None, sys.stdout)
+
+
+def create(args: argparse.Namespace, events, report) -> int:
+    """Create the avatar of ``args``; its progress goes to ``events`` (a JsonProgress) or,
+    when None, to a StageLine; the lines for a person to ``report``."""
     from ..avatar.lca_file import save_lca
     from ..create_settings import CreateSettings
     from ..images import save_image
@@ -34,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     preview_file = preview_path(output)
     settings = CreateSettings.from_args(args)
     set_threads(settings.threads)
-    with StageLine() as progress:
+    with contextlib.nullcontext(events) if events is not None else StageLine() as progress:
         result = create_avatar([Path(p) for p in args.photos], settings, progress=progress)
         progress("preview", 0.0)
         avatar = named(result.avatar, output.stem)
@@ -47,12 +67,22 @@ def run(args: argparse.Namespace) -> int:
         f"Wrote {output} ({avatar.count:,} Gaussians) and {preview_file.name} in "
         f"{seconds.total:.1f} s (load {seconds.load:.1f}, perceive {seconds.perceive:.1f}, "
         f"body {seconds.body:.1f}, appearance {seconds.appearance:.1f}, score "
-        f"{seconds.score:.1f})."
+        f"{seconds.score:.1f}).",
+        file=report,
     )
     scores = ", ".join(
         f"{p.name} {v:.1f} dB" for p, v in zip(result.photos, result.psnr, strict=True)
     )
-    print(f"Self-view PSNR inside the person: {scores}.")
+    print(f"Self-view PSNR inside the person: {scores}.", file=report)
     for note in result.notes:
-        print(f"Note: {note}")
+        print(f"Note: {note}", file=report)
+        if events is not None:
+            events.note(note)
+    if events is not None:
+        events.done(
+            path=str(output.resolve()),
+            preview=str(preview_file.resolve()),
+            gaussians=avatar.count,
+            seconds=round(seconds.total, 2),
+        )
     return 0
