@@ -2,6 +2,7 @@
 
 import bpy
 
+from .binding_attributes import point_count
 from .create_avatar import LCA_OT_create_avatar
 from .dependencies import missing_dependency
 from .import_avatar import LCA_OT_import_avatar
@@ -32,7 +33,7 @@ class LCA_PT_avatar(bpy.types.Panel):
         props = avatar.lca_avatar
         column = layout.column(align=True)
         column.label(text=avatar.name, icon="OUTLINER_OB_POINTCLOUD")
-        column.label(text=f"{len(avatar.data.vertices):,} Gaussians")
+        column.label(text=f"{point_count(avatar.data):,} Gaussians")
         column.label(text=f"Body: {props.body_model} {props.body_model_version}")
         column.prop(props, "armature")
         column.prop(props, "body_mesh")

@@ -21,3 +21,9 @@ else:
     def _user_resources():
         yield
         shutil.rmtree(USER_RESOURCES, ignore_errors=True)
+
+    from tests.blender53.fixtures import (  # noqa: E402, F401  (fixtures for the tests here)
+        addon,
+        extension_zip,
+        prepared,
+    )

@@ -1,0 +1,201 @@
+"""The Geometry Nodes group that binds a native splat object to its body mesh (Blender 5.3+).
+
+``LCA Splat Binding v1`` evaluates ``core.deform.deform_gaussians`` per splat on the
+evaluated body mesh (Object Info, relative transform), with the triangle frame of
+``core.deform.frames`` (docs/conventions.md):
+
+    e1 = v1 - v0, e2 = v2 - v0, c = e1 x e2          (v0, v1, v2: the triangle's corners)
+    n = c / (|c| + eps), t = e1 / (|e1| + eps), b = n x t, s = sqrt(|c| + eps)
+    position = v0 + b1 e1 + b2 e2 + s (ox t + oy b + oz n)
+    rotation = R(t, b, n) * normalise(lca_rotation)  (Axes to Rotation: Z = n, X = t)
+    scale    = s exp(lca_log_scale)
+
+from the point attributes ``lca_triangle``, ``lca_barycentric``, ``lca_offset``,
+``lca_rotation`` and ``lca_log_scale``, and writes Blender's own splat attributes
+``position``, ``rotation`` and ``scale``. The corners are the face's corners in order
+(Corners of Face, sort index 0..2), which is the order of the body's triangles.
+
+Guard: where the body mesh is missing or its evaluated vertex or triangle count differs from
+the counts the avatar was bound to (the group's inputs), the group outputs no splats rather
+than splats on the wrong triangles (``splat_object.native_problem`` says why in one
+sentence). The group is built once per file and reused by every avatar; a change to the
+maths gets a new version in its name, so a file keeps the group it was made with.
+"""
+
+import bpy
+
+GROUP_NAME = "LCA Splat Binding v1"
+"""The node group's name; its version changes when its maths does."""
+BODY_INPUT, VERTICES_INPUT, TRIANGLES_INPUT = "Body", "Body Vertices", "Body Triangles"
+_EPS = 1e-12  # as core.deform.frames
+
+
+def binding_group() -> bpy.types.GeometryNodeTree:
+    """The binding node group of this file, built if it has none."""
+    group = bpy.data.node_groups.get(GROUP_NAME)
+    if group is None or group.bl_idname != "GeometryNodeTree":
+        group = _build(bpy.data.node_groups.new(GROUP_NAME, "GeometryNodeTree"))
+    return group
+
+
+class _Graph:
+    """A few helpers to add nodes and links to one node tree."""
+
+    def __init__(self, tree: bpy.types.NodeTree) -> None:
+        self.tree = tree
+
+    def node(self, kind: str, inputs: dict | None = None, **settings):
+        """A new node of ``kind``; ``inputs`` maps an input's index or name to a socket
+        (linked) or a value (set)."""
+        node = self.tree.nodes.new(kind)
+        for key, value in settings.items():
+            setattr(node, key, value)
+        for key, value in (inputs or {}).items():
+            socket = node.inputs[key]
+            if isinstance(value, bpy.types.NodeSocket):
+                self.tree.links.new(value, socket)
+            else:
+                socket.default_value = value
+        return node
+
+    def math(self, operation: str, *values):
+        return self.node("ShaderNodeMath", dict(enumerate(values)), operation=operation).outputs[0]
+
+    def vec(self, operation: str, *values, scale=None):
+        inputs = dict(enumerate(values))
+        if scale is not None:
+            inputs[3] = scale
+        node = self.node("ShaderNodeVectorMath", inputs, operation=operation)
+        return node.outputs["Value" if operation in ("LENGTH", "DOT_PRODUCT") else "Vector"]
+
+    def attribute(self, name: str, data_type: str):
+        node = self.node("GeometryNodeInputNamedAttribute", {"Name": name}, data_type=data_type)
+        return node.outputs["Attribute"]
+
+    def xyz(self, vector):
+        return self.node("ShaderNodeSeparateXYZ", {0: vector}).outputs
+
+
+def _build(group: bpy.types.GeometryNodeTree) -> bpy.types.GeometryNodeTree:
+    face = group.interface
+    face.new_socket("Geometry", in_out="INPUT", socket_type="NodeSocketGeometry")
+    face.new_socket(BODY_INPUT, in_out="INPUT", socket_type="NodeSocketObject")
+    for name in (VERTICES_INPUT, TRIANGLES_INPUT):
+        socket = face.new_socket(name, in_out="INPUT", socket_type="NodeSocketInt")
+        socket.min_value = 0
+    face.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
+    g = _Graph(group)
+    given = g.node("NodeGroupInput").outputs
+    info = g.node("GeometryNodeObjectInfo", {"Object": given[BODY_INPUT]})
+    info.transform_space = "RELATIVE"
+    body = info.outputs["Geometry"]
+
+    # The guard: the body's evaluated counts are the ones the avatar is bound to.
+    counts = g.node("GeometryNodeAttributeDomainSize", {0: body}, component="MESH").outputs
+    same = [
+        g.node(
+            "FunctionNodeCompare",
+            {0: counts[out], 1: given[want]},
+            data_type="INT",
+            operation="EQUAL",
+        ).outputs[0]
+        for out, want in (("Point Count", VERTICES_INPUT), ("Face Count", TRIANGLES_INPUT))
+    ]
+    bound = g.node("FunctionNodeBooleanMath", {0: same[0], 1: same[1]}, operation="AND")
+
+    # The three corners of each splat's triangle, sampled from the body's faces.
+    triangle = g.attribute("lca_triangle", "INT")
+    corners = []
+    for k in range(3):
+        corner = g.node("GeometryNodeCornersOfFace", {"Sort Index": k}).outputs["Corner Index"]
+        vertex = g.node("GeometryNodeVertexOfCorner", {0: corner}).outputs[0]
+        position = g.node("GeometryNodeInputPosition").outputs[0]
+        at_vertex = g.node(
+            "GeometryNodeSampleIndex",
+            {"Geometry": body, "Value": position, "Index": vertex},
+            data_type="FLOAT_VECTOR",
+            domain="POINT",
+        ).outputs[0]  # a field on the body's faces
+        corners.append(
+            g.node(
+                "GeometryNodeSampleIndex",
+                {"Geometry": body, "Value": at_vertex, "Index": triangle},
+                data_type="FLOAT_VECTOR",
+                domain="FACE",
+            ).outputs[0]
+        )
+
+    # The triangle frame (core.deform.frames).
+    e1 = g.vec("SUBTRACT", corners[1], corners[0])
+    e2 = g.vec("SUBTRACT", corners[2], corners[0])
+    cross = g.vec("CROSS_PRODUCT", e1, e2)
+    double_area = g.vec("LENGTH", cross)
+    n = g.vec("SCALE", cross, scale=g.math("DIVIDE", 1.0, g.math("ADD", double_area, _EPS)))
+    t = g.vec("SCALE", e1, scale=g.math("DIVIDE", 1.0, g.math("ADD", g.vec("LENGTH", e1), _EPS)))
+    b = g.vec("CROSS_PRODUCT", n, t)
+    s = g.math("SQRT", g.math("ADD", double_area, _EPS))
+
+    # position = v0 + b1 e1 + b2 e2 + s (ox t + oy b + oz n)
+    bary = g.xyz(g.attribute("lca_barycentric", "FLOAT_VECTOR"))
+    offset = g.xyz(g.attribute("lca_offset", "FLOAT_VECTOR"))
+    mean = g.vec("MULTIPLY_ADD", e1, _splat(g, bary[1]), corners[0])
+    mean = g.vec("MULTIPLY_ADD", e2, _splat(g, bary[2]), mean)
+    local = g.vec("SCALE", t, scale=offset[0])
+    local = g.vec("MULTIPLY_ADD", b, _splat(g, offset[1]), local)
+    local = g.vec("MULTIPLY_ADD", n, _splat(g, offset[2]), local)
+    mean = g.vec("MULTIPLY_ADD", local, _splat(g, s), mean)
+
+    # rotation = R(t, b, n) * normalise(lca_rotation)
+    frame = g.node(
+        "FunctionNodeAxesToRotation",
+        {"Primary Axis": n, "Secondary Axis": t},
+        primary_axis="Z",
+        secondary_axis="X",
+    ).outputs[0]
+    stored = g.node(
+        "FunctionNodeRotationToQuaternion", {0: g.attribute("lca_rotation", "QUATERNION")}
+    ).outputs
+    length = g.math("SQRT", _sum_of_squares(g, stored))
+    unit = g.node(
+        "FunctionNodeQuaternionToRotation",
+        {k: g.math("DIVIDE", stored[k], length) for k in range(4)},
+    ).outputs[0]
+    rotation = g.node(
+        "FunctionNodeRotateRotation", {0: frame, 1: unit}, rotation_space="LOCAL"
+    ).outputs[0]
+
+    # scale = s exp(log_scale)
+    log_scale = g.xyz(g.attribute("lca_log_scale", "FLOAT_VECTOR"))
+    exp = g.node(
+        "ShaderNodeCombineXYZ", {k: g.math("EXPONENT", log_scale[k]) for k in range(3)}
+    ).outputs[0]
+    scale = g.vec("SCALE", exp, scale=s)
+
+    moved = g.node("GeometryNodeSetPosition", {"Geometry": given[0], "Position": mean})
+    geometry = moved.outputs[0]
+    stores = (("rotation", "QUATERNION", rotation), ("scale", "FLOAT_VECTOR", scale))
+    for name, data_type, value in stores:
+        geometry = g.node(
+            "GeometryNodeStoreNamedAttribute",
+            {"Geometry": geometry, "Name": name, "Value": value},
+            data_type=data_type,
+            domain="POINT",
+        ).outputs[0]
+    # No splats (not splats on the wrong triangles) unless the body is the one bound to.
+    chosen = g.node(
+        "GeometryNodeSwitch", {"Switch": bound.outputs[0], "True": geometry}, input_type="GEOMETRY"
+    )
+    g.tree.links.new(chosen.outputs[0], g.node("NodeGroupOutput").inputs[0])
+    return group
+
+
+def _splat(g: _Graph, value):
+    """A float as the vector (value, value, value)."""
+    return g.node("ShaderNodeCombineXYZ", {0: value, 1: value, 2: value}).outputs[0]
+
+
+def _sum_of_squares(g: _Graph, parts):
+    total = g.math("MULTIPLY", parts[0], parts[0])
+    for k in range(1, 4):
+        total = g.math("MULTIPLY_ADD", parts[k], parts[k], total)
+    return total

@@ -1,0 +1,110 @@
+"""The torch side of the Blender 5.3 tests: .venv53 has no torch, so the tests run this module
+with .venv's Python (torch, Anny) in a subprocess and exchange .npz files with it. Nothing
+binary is committed; everything is made here, seeded.
+
+    python -m tests.blender53.torch_side prepare OUT     small.lca, rig.npz, rig.json, pose.npz
+    python -m tests.blender53.torch_side deform LCA IN OUT   core.deform on IN's vertices
+    python -m tests.blender53.torch_side render LCA IN OUT   core.posing + core.render (what
+                                                            `lca render` does) from IN's camera
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+POSE = "arm-raise+finger-curl+jaw-open"
+COUNT = 2000
+
+
+def prepare(out: Path) -> None:
+    """The starter avatar on Anny (as tests/addon), its rig and one pose as Blender values."""
+    from core.avatar.lca_file import save_lca
+    from core.body.anny_body import AnnyBody
+    from core.body.poses import parse_pose
+    from core.deform.template import make_starter_avatar
+    from core.rig import blender_bone_pose, build_rig
+
+    body = AnnyBody()
+    avatar = make_starter_avatar(body, count=COUNT, name="small")
+    save_lca(avatar, out / "small.lca")
+    rig = build_rig(body, avatar)
+    arrays = {
+        name: getattr(rig, name).numpy()
+        for name in (
+            "bone_matrices",
+            "bone_lengths",
+            "vertices",
+            "faces",
+            "skinning_weights",
+            "expression_deltas",
+            "shape_deltas",
+            "axes",
+        )
+    }
+    if rig.uvs is not None:
+        arrays["uvs"] = rig.uvs.numpy()
+    np.savez(out / "rig.npz", **arrays)
+    names = {
+        "bone_names": list(rig.bone_names),
+        "bone_parents": list(rig.bone_parents),
+        "expression_names": list(rig.expression_names),
+        "shape_keys": [[t.name, t.parameter, t.value_from, t.value_to] for t in rig.shape_keys],
+    }
+    (out / "rig.json").write_text(json.dumps(names))
+    pose = parse_pose(body, POSE)
+    quaternions, location = blender_bone_pose(rig, pose.rotations, pose.translation)
+    np.savez(out / "pose.npz", quaternions=quaternions.numpy(), location=location.numpy())
+
+
+def deform(lca: Path, inp: Path, out: Path) -> None:
+    """core.deform.deform_gaussians on the (B, V, 3) world vertices Blender evaluated."""
+    from core.avatar.lca_file import load_lca
+    from core.deform.binding import deform_gaussians
+
+    avatar = load_lca(lca)
+    vertices = torch.from_numpy(np.load(inp)["vertices"])
+    with torch.no_grad():
+        world = deform_gaussians(vertices, avatar.faces, avatar.binding)
+    np.savez(out, means=world.means.numpy(), quats=world.quats.numpy(), scales=world.scales.numpy())
+
+
+def render(lca: Path, inp: Path, out: Path) -> None:
+    """What `lca render` computes for the pose (POSE, or the rest pose) from IN's OpenCV
+    camera: core.posing.posed_vertices, avatar_scene, core.render (torch backend)."""
+    from core.avatar.lca_file import load_lca
+    from core.body.anny_body import AnnyBody
+    from core.body.poses import parse_pose
+    from core.posing import avatar_scene, posed_vertices
+    from core.render import Camera
+    from core.render import render as render_scene
+
+    given = np.load(inp)
+    avatar, body = load_lca(lca), AnnyBody()
+    pose = parse_pose(body, str(given["pose"]))
+    camera = Camera(
+        K=torch.from_numpy(given["K"]).float(),
+        world_to_camera=torch.from_numpy(given["world_to_camera"]).float(),
+        width=int(given["width"]),
+        height=int(given["height"]),
+        near=float(given["near"]),
+        far=float(given["far"]),
+    )
+    with torch.no_grad():
+        vertices = posed_vertices(avatar, body, [pose])[0]
+        result = render_scene(avatar_scene(avatar, vertices), camera, backend="torch")
+    np.savez(out, rgb=result.rgb.numpy(), alpha=result.alpha.numpy())
+
+
+def main(argv: list[str]) -> int:
+    command, *paths = argv
+    {"prepare": prepare, "deform": deform, "render": render}[command](*map(Path, paths))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
