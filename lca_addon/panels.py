@@ -38,3 +38,20 @@ class LCA_PT_avatar(bpy.types.Panel):
         column.prop(props, "armature")
         column.prop(props, "body_mesh")
         column.prop(props, "show_splats")
+        draw_native_state(layout, context, avatar)
+
+
+def draw_native_state(layout, context, avatar) -> None:
+    """Blender 5.3+: why a native avatar shows no splats, or the conversion of an older one."""
+    from .splat_object import is_native, native_problem, native_splats_supported
+
+    if not native_splats_supported():
+        return
+    if not is_native(avatar):
+        box = layout.box()
+        box.label(text="This avatar is drawn by the extension, not by Blender.", icon="INFO")
+        box.operator("lca.convert_to_splats", icon="OUTLINER_OB_POINTCLOUD")
+        return
+    problem = native_problem(avatar, context.evaluated_depsgraph_get())
+    if problem is not None:
+        layout.box().label(text=problem, icon="ERROR")

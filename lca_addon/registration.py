@@ -13,6 +13,7 @@ from bpy.props import PointerProperty
 
 from . import (
     commands,
+    convert_avatar,
     create_avatar,
     extension_state,
     import_avatar,
@@ -32,6 +33,7 @@ CLASSES: tuple[type, ...] = (
     properties.LcaAvatarProperties,
     import_avatar.LCA_OT_import_avatar,
     create_avatar.LCA_OT_create_avatar,
+    convert_avatar.LCA_OT_convert_to_splats,
     panels.LCA_PT_avatar,
     render_engine.LCA_RenderEngine,
 )

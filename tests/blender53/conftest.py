@@ -25,5 +25,6 @@ else:
     from tests.blender53.fixtures import (  # noqa: E402, F401  (fixtures for the tests here)
         addon,
         extension_zip,
+        legacy_blend,
         prepared,
     )

@@ -63,6 +63,15 @@ def prepared(tmp_path_factory) -> Prepared:
 
 
 @pytest.fixture(scope="session")
+def legacy_blend(prepared, tmp_path_factory) -> Path:
+    """The avatar imported by bpy 5.0.1 (`lca blender import`, the gpu-drawn avatar object),
+    saved in a .blend."""
+    blend = tmp_path_factory.mktemp("legacy") / "legacy.blend"
+    torch_side("legacy", prepared.lca, blend)
+    return blend
+
+
+@pytest.fixture(scope="session")
 def extension_zip(tmp_path_factory) -> Path:
     from lca_addon.build_extension import build_extension
 

@@ -6,6 +6,8 @@ binary is committed; everything is made here, seeded.
     python -m tests.blender53.torch_side deform LCA IN OUT   core.deform on IN's vertices
     python -m tests.blender53.torch_side render LCA IN OUT   core.posing + core.render (what
                                                             `lca render` does) from IN's camera
+    python -m tests.blender53.torch_side legacy LCA BLEND   `lca blender import` on bpy 5.0.1:
+                                                            the gpu-drawn avatar, in a .blend
 """
 
 from __future__ import annotations
@@ -100,9 +102,19 @@ def render(lca: Path, inp: Path, out: Path) -> None:
     np.savez(out, rgb=result.rgb.numpy(), alpha=result.alpha.numpy())
 
 
+def legacy(lca: Path, blend: Path) -> None:
+    """The avatar imported into ``blend`` by bpy 5.0.1 (``lca blender import``)."""
+    from lca_addon.bpy_module import run_command
+
+    root = Path(__file__).resolve().parents[2]
+    code = run_command(["import", str(lca), "--blend", str(blend), "--size", "64x48"], root)
+    assert code == 0 and blend.is_file()
+
+
 def main(argv: list[str]) -> int:
     command, *paths = argv
-    {"prepare": prepare, "deform": deform, "render": render}[command](*map(Path, paths))
+    commands = {"prepare": prepare, "deform": deform, "render": render, "legacy": legacy}
+    commands[command](*map(Path, paths))
     return 0
 
 
