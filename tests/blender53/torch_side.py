@@ -76,26 +76,22 @@ def deform(lca: Path, inp: Path, out: Path) -> None:
 
 
 def render(lca: Path, inp: Path, out: Path) -> None:
-    """What `lca render` computes for the pose (POSE, or the rest pose) from IN's OpenCV
-    camera: core.posing.posed_vertices, avatar_scene, core.render (torch backend)."""
+    """What `lca render` computes for IN's pose (a preset name) from IN's Blender camera
+    (core.render.blender_camera.BlenderCamera's fields): core.posing.posed_vertices,
+    avatar_scene, core.render with the torch backend."""
     from core.avatar.lca_file import load_lca
     from core.body.anny_body import AnnyBody
     from core.body.poses import parse_pose
     from core.posing import avatar_scene, posed_vertices
-    from core.render import Camera
     from core.render import render as render_scene
+    from core.render.blender_camera import BlenderCamera, opencv_camera
 
-    given = np.load(inp)
+    given = dict(np.load(inp))
     avatar, body = load_lca(lca), AnnyBody()
-    pose = parse_pose(body, str(given["pose"]))
-    camera = Camera(
-        K=torch.from_numpy(given["K"]).float(),
-        world_to_camera=torch.from_numpy(given["world_to_camera"]).float(),
-        width=int(given["width"]),
-        height=int(given["height"]),
-        near=float(given["near"]),
-        far=float(given["far"]),
-    )
+    pose = parse_pose(body, str(given.pop("pose")))
+    matrix = torch.from_numpy(given.pop("matrix_world"))
+    fields = {k: (str(v) if v.dtype.kind == "U" else v.item()) for k, v in given.items()}
+    camera = opencv_camera(BlenderCamera(matrix_world=matrix, **fields))
     with torch.no_grad():
         vertices = posed_vertices(avatar, body, [pose])[0]
         result = render_scene(avatar_scene(avatar, vertices), camera, backend="torch")
