@@ -44,8 +44,12 @@ class Prepared:
 
 @pytest.fixture(scope="session")
 def prepared(tmp_path_factory) -> Prepared:
-    out = tmp_path_factory.mktemp("prepared")
-    torch_side("prepare", out)
+    return prepare(tmp_path_factory.mktemp("prepared"))
+
+
+def prepare(out: Path, count: int = 2000) -> Prepared:
+    """torch_side.py prepare into ``out``: a starter avatar of ``count`` Gaussians, its rig."""
+    torch_side("prepare", out, str(count))
     arrays = {"uvs": None, **np.load(out / "rig.npz")}
     names = json.loads((out / "rig.json").read_text())
     rig = SimpleNamespace(

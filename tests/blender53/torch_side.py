@@ -2,7 +2,8 @@
 with .venv's Python (torch, Anny) in a subprocess and exchange .npz files with it. Nothing
 binary is committed; everything is made here, seeded.
 
-    python -m tests.blender53.torch_side prepare OUT     small.lca, rig.npz, rig.json, pose.npz
+    python -m tests.blender53.torch_side prepare OUT [COUNT]   small.lca, rig.npz, rig.json,
+                                                              pose.npz
     python -m tests.blender53.torch_side deform LCA IN OUT   core.deform on IN's vertices
     python -m tests.blender53.torch_side render LCA IN OUT   core.posing + core.render (what
                                                             `lca render` does) from IN's camera
@@ -23,8 +24,9 @@ POSE = "arm-raise+finger-curl+jaw-open"
 COUNT = 2000
 
 
-def prepare(out: Path) -> None:
-    """The starter avatar on Anny (as tests/addon), its rig and one pose as Blender values."""
+def prepare(out: Path, count: str = str(COUNT)) -> None:
+    """The starter avatar on Anny (as tests/addon; ``count`` Gaussians), its rig and one pose
+    as Blender values."""
     from core.avatar.lca_file import save_lca
     from core.body.anny_body import AnnyBody
     from core.body.poses import parse_pose
@@ -32,7 +34,7 @@ def prepare(out: Path) -> None:
     from core.rig import blender_bone_pose, build_rig
 
     body = AnnyBody()
-    avatar = make_starter_avatar(body, count=COUNT, name="small")
+    avatar = make_starter_avatar(body, count=int(count), name="small")
     save_lca(avatar, out / "small.lca")
     rig = build_rig(body, avatar)
     arrays = {
@@ -110,7 +112,7 @@ def legacy(lca: Path, blend: Path) -> None:
 def main(argv: list[str]) -> int:
     command, *paths = argv
     commands = {"prepare": prepare, "deform": deform, "render": render, "legacy": legacy}
-    commands[command](*map(Path, paths))
+    commands[command](*(Path(p) if "/" in p else p for p in paths))
     return 0
 
 
