@@ -13,7 +13,10 @@ evaluated body mesh (Object Info, relative transform), with the triangle frame o
 from the point attributes ``lca_triangle``, ``lca_barycentric``, ``lca_offset``,
 ``lca_rotation`` and ``lca_log_scale``, and writes Blender's own splat attributes
 ``position``, ``rotation`` and ``scale``. The corners are the face's corners in order
-(Corners of Face, sort index 0..2), which is the order of the body's triangles.
+(Corners of Face, sort index 0..2), which is the order of the body's triangles. The frame is
+computed once per face of the body (Capture Attribute on its faces: v0, e1, e2, R as a
+rotation, s) and sampled per splat (Sample Index at ``lca_triangle``), where ``s R offset``
+is one Rotate Vector: the body has 27k faces, an avatar 100k-200k splats.
 
 Guard: where the body mesh is missing or its evaluated vertex or triangle count differs from
 the counts the avatar was bound to (the group's inputs), the group outputs no splats rather
@@ -103,55 +106,71 @@ def _build(group: bpy.types.GeometryNodeTree) -> bpy.types.GeometryNodeTree:
     ]
     bound = g.node("FunctionNodeBooleanMath", {0: same[0], 1: same[1]}, operation="AND")
 
-    # The three corners of each splat's triangle, sampled from the body's faces.
-    triangle = g.attribute("lca_triangle", "INT")
+    # Each face's frame (core.deform.frames), computed once per face of the body and captured:
+    # the corners v0, v1, v2 are the face's corners in order.
     corners = []
     for k in range(3):
         corner = g.node("GeometryNodeCornersOfFace", {"Sort Index": k}).outputs["Corner Index"]
         vertex = g.node("GeometryNodeVertexOfCorner", {0: corner}).outputs[0]
         position = g.node("GeometryNodeInputPosition").outputs[0]
-        at_vertex = g.node(
-            "GeometryNodeSampleIndex",
-            {"Geometry": body, "Value": position, "Index": vertex},
-            data_type="FLOAT_VECTOR",
-            domain="POINT",
-        ).outputs[0]  # a field on the body's faces
         corners.append(
             g.node(
                 "GeometryNodeSampleIndex",
-                {"Geometry": body, "Value": at_vertex, "Index": triangle},
+                {"Geometry": body, "Value": position, "Index": vertex},
                 data_type="FLOAT_VECTOR",
-                domain="FACE",
+                domain="POINT",
             ).outputs[0]
         )
-
-    # The triangle frame (core.deform.frames).
     e1 = g.vec("SUBTRACT", corners[1], corners[0])
     e2 = g.vec("SUBTRACT", corners[2], corners[0])
     cross = g.vec("CROSS_PRODUCT", e1, e2)
     double_area = g.vec("LENGTH", cross)
     n = g.vec("SCALE", cross, scale=g.math("DIVIDE", 1.0, g.math("ADD", double_area, _EPS)))
     t = g.vec("SCALE", e1, scale=g.math("DIVIDE", 1.0, g.math("ADD", g.vec("LENGTH", e1), _EPS)))
-    b = g.vec("CROSS_PRODUCT", n, t)
-    s = g.math("SQRT", g.math("ADD", double_area, _EPS))
-
-    # position = v0 + b1 e1 + b2 e2 + s (ox t + oy b + oz n)
-    bary = g.xyz(g.attribute("lca_barycentric", "FLOAT_VECTOR"))
-    offset = g.xyz(g.attribute("lca_offset", "FLOAT_VECTOR"))
-    mean = g.vec("MULTIPLY_ADD", e1, _splat(g, bary[1]), corners[0])
-    mean = g.vec("MULTIPLY_ADD", e2, _splat(g, bary[2]), mean)
-    local = g.vec("SCALE", t, scale=offset[0])
-    local = g.vec("MULTIPLY_ADD", b, _splat(g, offset[1]), local)
-    local = g.vec("MULTIPLY_ADD", n, _splat(g, offset[2]), local)
-    mean = g.vec("MULTIPLY_ADD", local, _splat(g, s), mean)
-
-    # rotation = R(t, b, n) * normalise(lca_rotation)
     frame = g.node(
         "FunctionNodeAxesToRotation",
         {"Primary Axis": n, "Secondary Axis": t},
         primary_axis="Z",
         secondary_axis="X",
+    ).outputs[0]  # columns (t, n x t, n)
+    size = g.math("SQRT", g.math("ADD", double_area, _EPS))
+    captured = _capture(
+        g,
+        body,
+        (("v0", "VECTOR", corners[0]), ("e1", "VECTOR", e1), ("e2", "VECTOR", e2)),
+        (("frame", "ROTATION", frame), ("s", "FLOAT", size)),
+    )
+
+    # Each splat's triangle's values.
+    triangle = g.attribute("lca_triangle", "INT")
+    kinds = {"v0": "FLOAT_VECTOR", "e1": "FLOAT_VECTOR", "e2": "FLOAT_VECTOR"}
+    kinds |= {"frame": "QUATERNION", "s": "FLOAT"}
+    at = {
+        name: g.node(
+            "GeometryNodeSampleIndex",
+            {"Geometry": captured.outputs["Geometry"], "Value": captured.outputs[name]},
+            data_type=kind,
+            domain="FACE",
+        )
+        for name, kind in kinds.items()
+    }
+    for node in at.values():
+        g.tree.links.new(triangle, node.inputs["Index"])
+    at = {name: node.outputs[0] for name, node in at.items()}
+    s = at["s"]
+
+    # position = v0 + b1 e1 + b2 e2 + s R offset
+    bary = g.xyz(g.attribute("lca_barycentric", "FLOAT_VECTOR"))
+    mean = g.vec("MULTIPLY_ADD", at["e1"], _splat(g, bary[1]), at["v0"])
+    mean = g.vec("MULTIPLY_ADD", at["e2"], _splat(g, bary[2]), mean)
+    offset = g.node(
+        "FunctionNodeRotateVector",
+        {"Vector": g.attribute("lca_offset", "FLOAT_VECTOR"), "Rotation": at["frame"]},
     ).outputs[0]
+    mean = g.vec("MULTIPLY_ADD", offset, _splat(g, s), mean)
+    frame = at["frame"]
+
+    # rotation = R(t, b, n) * normalise(lca_rotation)
     stored = g.node(
         "FunctionNodeRotationToQuaternion", {0: g.attribute("lca_rotation", "QUATERNION")}
     ).outputs
@@ -187,6 +206,17 @@ def _build(group: bpy.types.GeometryNodeTree) -> bpy.types.GeometryNodeTree:
     )
     g.tree.links.new(chosen.outputs[0], g.node("NodeGroupOutput").inputs[0])
     return group
+
+
+def _capture(g: _Graph, geometry, *groups):
+    """A Capture Attribute node on the FACE domain of ``geometry`` holding each
+    (name, socket type, field) of ``groups``."""
+    node = g.node("GeometryNodeCaptureAttribute", {"Geometry": geometry}, domain="FACE")
+    for group in groups:
+        for name, kind, field in group:
+            node.capture_items.new(kind, name)
+            g.tree.links.new(field, node.inputs[name])
+    return node
 
 
 def _splat(g: _Graph, value):

@@ -26,5 +26,6 @@ else:
         addon,
         extension_zip,
         legacy_blend,
+        native_blend,
         prepared,
     )

@@ -92,6 +92,34 @@ class Extension:
 @pytest.fixture
 def addon(extension_zip) -> Extension:
     """The extension installed and enabled, and an empty scene."""
+    return enabled_extension(extension_zip)
+
+
+@pytest.fixture(scope="session")
+def native_blend(extension_zip, prepared, tmp_path_factory) -> Path:
+    """The native avatar built once (build_native) and saved, for tests that only use it."""
+    import bpy
+
+    addon = enabled_extension(extension_zip)
+    build_native(addon, prepared)
+    path = tmp_path_factory.mktemp("native") / "native.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    return path
+
+
+def open_native(path: Path) -> SimpleNamespace:
+    """Open ``native_blend``: its armature, body and avatar objects."""
+    import bpy
+
+    bpy.ops.wm.open_mainfile(filepath=str(path))
+    objects = bpy.data.objects
+    return SimpleNamespace(
+        armature=objects["small_rig"], body=objects["small_body"], avatar=objects["small"]
+    )
+
+
+def enabled_extension(extension_zip: Path) -> Extension:
+    """Install (once) and enable the extension; an empty scene."""
     import addon_utils
     import bpy
 

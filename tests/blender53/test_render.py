@@ -10,7 +10,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from tests.blender53.fixtures import build_native, set_pose, torch_side
+from tests.blender53.fixtures import open_native, set_pose, torch_side
 from tests.blender53.render_setup import (
     add_camera,
     camera_fields,
@@ -33,9 +33,9 @@ assert bpy.ops.render.render(write_still=True) == {"FINISHED"}
 
 
 @pytest.fixture
-def posed_shot(addon, prepared, tmp_path):
+def posed_shot(addon, prepared, native_blend, tmp_path):
     """The avatar in torch_side.POSE (jawOpen on), a camera, Cycles; saved as shot.blend."""
-    objects = build_native(addon, prepared)
+    objects = open_native(native_blend)
     set_pose(objects.armature, prepared)
     objects.body.data.shape_keys.key_blocks["jawOpen"].value = 1.0
     scene = bpy.context.scene
