@@ -7,16 +7,19 @@ evaluated body mesh (Object Info, relative transform), with the triangle frame o
     e1 = v1 - v0, e2 = v2 - v0, c = e1 x e2          (v0, v1, v2: the triangle's corners)
     n = c / (|c| + eps), t = e1 / (|e1| + eps), b = n x t, s = sqrt(|c| + eps)
     position = v0 + b1 e1 + b2 e2 + s (ox t + oy b + oz n)
-    rotation = R(t, b, n) * normalise(lca_rotation)  (Axes to Rotation: Z = n, X = t)
-    scale    = s exp(lca_log_scale)
+    rotation = R(t, b, n) * rotation                 (Axes to Rotation: Z = n, X = t)
+    scale    = s scale
 
-from the point attributes ``lca_triangle``, ``lca_barycentric``, ``lca_offset``,
-``lca_rotation`` and ``lca_log_scale``, and writes Blender's own splat attributes
-``position``, ``rotation`` and ``scale``. The corners are the face's corners in order
-(Corners of Face, sort index 0..2), which is the order of the body's triangles. The frame is
-computed once per face of the body (Capture Attribute on its faces: v0, e1, e2, R as a
-rotation, s) and sampled per splat (Sample Index at ``lca_triangle``), where ``s R offset``
-is one Rotate Vector: the body has 27k faces, an avatar 100k-200k splats.
+from the point attributes ``lca_triangle``, ``lca_barycentric`` and ``lca_offset``, and the
+point cloud's own ``rotation`` and ``scale``, which hold each Gaussian's values in its
+triangle's frame: normalise(``lca_rotation``) and exp(``lca_log_scale``), written with the
+binding (splat_object.build_splat_data), so that the group does not recompute them each
+frame. It writes ``position``, ``rotation`` and ``scale`` (the evaluated copy's). The
+corners are the face's corners in order (Corners of Face, sort index 0..2), which is the
+order of the body's triangles. The frame is computed once per face of the body (Capture
+Attribute on its faces: v0, e1, e2, R as a rotation, s) and sampled per splat (Sample Index
+at ``lca_triangle``), where ``s R offset`` is one Rotate Vector: the body has 27k faces, an
+avatar 100k-200k splats.
 
 Guard: where the body mesh is missing or its evaluated vertex or triangle count differs from
 the counts the avatar was bound to (the group's inputs), the group outputs no splats rather
@@ -170,25 +173,12 @@ def _build(group: bpy.types.GeometryNodeTree) -> bpy.types.GeometryNodeTree:
     mean = g.vec("MULTIPLY_ADD", offset, _splat(g, s), mean)
     frame = at["frame"]
 
-    # rotation = R(t, b, n) * normalise(lca_rotation)
-    stored = g.node(
-        "FunctionNodeRotationToQuaternion", {0: g.attribute("lca_rotation", "QUATERNION")}
-    ).outputs
-    length = g.math("SQRT", _sum_of_squares(g, stored))
-    unit = g.node(
-        "FunctionNodeQuaternionToRotation",
-        {k: g.math("DIVIDE", stored[k], length) for k in range(4)},
-    ).outputs[0]
+    # rotation = R(t, b, n) * the stored rotation; scale = s * the stored scale
+    local = g.attribute("rotation", "QUATERNION")
     rotation = g.node(
-        "FunctionNodeRotateRotation", {0: frame, 1: unit}, rotation_space="LOCAL"
+        "FunctionNodeRotateRotation", {0: frame, 1: local}, rotation_space="LOCAL"
     ).outputs[0]
-
-    # scale = s exp(log_scale)
-    log_scale = g.xyz(g.attribute("lca_log_scale", "FLOAT_VECTOR"))
-    exp = g.node(
-        "ShaderNodeCombineXYZ", {k: g.math("EXPONENT", log_scale[k]) for k in range(3)}
-    ).outputs[0]
-    scale = g.vec("SCALE", exp, scale=s)
+    scale = g.vec("SCALE", g.attribute("scale", "FLOAT_VECTOR"), scale=s)
 
     moved = g.node("GeometryNodeSetPosition", {"Geometry": given[0], "Position": mean})
     geometry = moved.outputs[0]
@@ -222,10 +212,3 @@ def _capture(g: _Graph, geometry, *groups):
 def _splat(g: _Graph, value):
     """A float as the vector (value, value, value)."""
     return g.node("ShaderNodeCombineXYZ", {0: value, 1: value, 2: value}).outputs[0]
-
-
-def _sum_of_squares(g: _Graph, parts):
-    total = g.math("MULTIPLY", parts[0], parts[0])
-    for k in range(1, 4):
-        total = g.math("MULTIPLY_ADD", parts[k], parts[k], total)
-    return total

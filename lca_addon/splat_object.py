@@ -43,9 +43,10 @@ def is_native(avatar: bpy.types.Object) -> bool:
 
 
 def build_splat_data(name: str, binding, canonical_vertices, faces) -> bpy.types.PointCloud:
-    """A ``GAUSSIAN_SPLAT`` point cloud of ``binding`` (N splats), its points at the canonical
-    means, its rotation and scale those of the canonical pose (the modifier replaces all
-    three).
+    """A ``GAUSSIAN_SPLAT`` point cloud of ``binding`` (N splats): its points at the
+    barycentric points of the canonical mesh, its ``rotation`` and ``scale`` the Gaussians'
+    own in their triangles' frames (normalise(rotation), exp(log_scale)), which the
+    binding modifier composes with the posed frames (splat_nodes.py).
 
     canonical_vertices: (V, 3) and faces: (F, 3), in Blender's axes.
     """
@@ -58,8 +59,11 @@ def build_splat_data(name: str, binding, canonical_vertices, faces) -> bpy.types
         data.type = "GAUSSIAN_SPLAT"
         write_attribute(data, "position", "FLOAT_VECTOR", (bary[:, :, None] * corners).sum(1))
         write_binding(data, binding)
-        write_attribute(data, "rotation", "QUATERNION", np.asarray(binding.rotation))
-        write_attribute(data, "scale", "FLOAT_VECTOR", np.exp(np.asarray(binding.log_scale)))
+        rotation = np.asarray(binding.rotation, dtype=np.float32)
+        norm = np.sqrt((rotation * rotation).sum(axis=1, keepdims=True))
+        write_attribute(data, "rotation", "QUATERNION", rotation / norm)
+        log_scale = np.asarray(binding.log_scale, dtype=np.float32)
+        write_attribute(data, "scale", "FLOAT_VECTOR", np.exp(log_scale))
     except BaseException:
         bpy.data.pointclouds.remove(data)
         raise

@@ -1,6 +1,6 @@
 """Figures for BENCHMARKS.md on bpy 5.3 without torch (not a test; run by hand):
 
-    PYTHONPATH=. .venv53/bin/python -m tests.blender53.bench_native OUT_DIR
+    PYTHONPATH=. .venv53/bin/python -m tests.blender53.bench_native OUT_DIR [--nodes-only]
 
 - the Geometry Nodes binding per frame at 100k and 200k splats
   (``lca_addon.splat_benchmark.bench_native_avatar``), the starter avatars and their rigs made
@@ -21,7 +21,7 @@ from pathlib import Path
 os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="lca-bench53-"))
 
 
-def main(out: Path) -> int:
+def main(out: Path, nodes_only: bool = False) -> int:
     import bpy
 
     from lca_addon.build_extension import build_extension
@@ -42,6 +42,8 @@ def main(out: Path) -> int:
         bpy.ops.wm.read_homefile(use_empty=True)
         objects = build_native(addon, prepared, f"bench_{count}")
         print(bench.bench_native_avatar(objects.avatar, repeats=9).line(), flush=True)
+    if nodes_only:
+        return 0
     set_pose(objects.armature, prepared)
     scene = bpy.context.scene
     camera = add_camera(scene, 1920, 1080)
@@ -60,4 +62,4 @@ def main(out: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1])))
+    sys.exit(main(Path(sys.argv[1]), "--nodes-only" in sys.argv[2:]))
