@@ -34,6 +34,7 @@ test: setup
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
 	$(MAKE) --no-print-directory test-blender52
+	$(MAKE) --no-print-directory test-blender53
 	$(MAKE) --no-print-directory test-blender42
 
 bench: setup
@@ -80,6 +81,31 @@ test-blender52: $(STAMP313) extension
 clean: clean-blender52
 clean-blender52:
 	rm -rf $(VENV313)
+
+# Blender 5.3 draws Gaussian splats natively: a fourth venv (.venv53: bpy 5.3 from
+# requirements-blender53.lock, Python 3.13, no torch) runs tests/blender53: the avatar as a
+# GAUSSIAN_SPLAT point cloud driven by Geometry Nodes, checked against core.deform and
+# `lca render`, whose reference values come from .venv (torch) in a subprocess. `make test`
+# runs it after test-blender52.
+VENV53 := .venv53
+STAMP53 := $(VENV53)/.installed
+
+.PHONY: test-blender53 clean-blender53
+$(STAMP53): requirements-blender53.lock
+	@py="$(PYTHON313)"; \
+	if [ -z "$$py" ] || ! "$$py" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then \
+	  echo "Python 3.13 was not found (Blender 5.1+ embed it; the bpy 5.3 tests need it): install it (pyenv install 3.13) or set PYTHON313=/path/to/python3.13" >&2; exit 1; \
+	fi; \
+	echo "$$py -m venv $(VENV53)"; "$$py" -m venv $(VENV53)
+	$(VENV53)/bin/pip install --quiet --disable-pip-version-check -r requirements-blender53.lock
+	@touch $@
+
+test-blender53: $(STAMP53) setup
+	$(VENV53)/bin/python -m pytest -q tests/blender53
+
+clean: clean-blender53
+clean-blender53:
+	rm -rf $(VENV53)
 
 # Blender 4.2 LTS embeds Python 3.11 too: a third venv (.venv42: requirements-blender42.lock,
 # the runtime of requirements.lock with bpy 4.2.23, plus OpenImageIO to read EXRs back, which

@@ -145,8 +145,14 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .benchmark import bench_live_link
+    from .splat_object import native_splats_supported
 
-    bench_live_link(args.count or (100_000, 200_000), args.repeats)
+    counts = args.count or (100_000, 200_000)
+    if native_splats_supported():  # 5.3+: the Geometry Nodes binding, then the live link
+        from .splat_benchmark import bench_native_splats
+
+        bench_native_splats(counts, args.repeats)
+    bench_live_link(counts, args.repeats)
     return 0
 
 

@@ -1,7 +1,8 @@
 """File > Import > LCA Avatar (.lca): read the file, check it against its body model, build.
 
-The operator is thin: the file path in, three calls (``core.avatar.lca_file.load_lca``, the
-body model and ``core.rig.build_rig``, then ``scene_build.build_avatar_scene``; together
+The operator is thin: the file path in, three calls (``core.avatar.lca_numpy.load_lca_arrays``,
+the reader on numpy every Blender version uses; the body model and ``core.rig.build_rig``,
+which need torch; then ``scene_build.build_avatar_scene``; together
 :func:`import_avatar_file`, which the command line uses too), the result reported.
 Everything that can reject the input runs before the scene is touched, so an error leaves the
 scene as it was.
@@ -53,9 +54,10 @@ def import_avatar_file(context: bpy.types.Context, path: Path):
     """Read, check and build: (scene_build.AvatarObjects, Gaussian count). The operator and
     the command line (``commands.py``) both import through here; LcaError leaves the scene
     as it was."""
-    from ..core.avatar.lca_file import load_lca
+    from ..core.avatar.lca_file import avatar_from_arrays
+    from ..core.avatar.lca_numpy import load_lca_arrays
 
-    avatar = load_lca(path)
+    avatar = avatar_from_arrays(load_lca_arrays(path))
     return build_imported_avatar(context, avatar, avatar_rig(avatar), path), avatar.count
 
 

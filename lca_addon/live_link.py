@@ -14,6 +14,7 @@ from ..core.avatar.avatar import GaussianBinding
 from ..core.deform.binding import WorldGaussians, deform_gaussians
 from ..core.errors import LcaError
 from .avatar_object import mesh_triangles, read_binding
+from .binding_attributes import point_count
 
 
 def evaluated_vertices(body: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> np.ndarray:
@@ -81,7 +82,7 @@ def binding_key(avatar: bpy.types.Object) -> tuple:
     )  # fmt: skip
     return (
         mesh.as_pointer(),
-        len(mesh.vertices),
+        point_count(mesh),
         tuple((a.name, a.data_type, a.domain) for a in mesh.attributes),
         avatar.lca_avatar.body_vertex_count,
         *body_key,

@@ -2,6 +2,7 @@
 
 import bpy
 
+from .binding_attributes import point_count
 from .create_avatar import LCA_OT_create_avatar
 from .dependencies import missing_dependency
 from .face_import import LCA_OT_import_face
@@ -34,11 +35,12 @@ class LCA_PT_avatar(bpy.types.Panel):
         props = avatar.lca_avatar
         column = layout.column(align=True)
         column.label(text=avatar.name, icon="OUTLINER_OB_POINTCLOUD")
-        column.label(text=f"{len(avatar.data.vertices):,} Gaussians")
+        column.label(text=f"{point_count(avatar.data):,} Gaussians")
         column.label(text=f"Body: {props.body_model} {props.body_model_version}")
         column.prop(props, "armature")
         column.prop(props, "body_mesh")
         column.prop(props, "show_splats")
+        draw_native_state(layout, context, avatar)
 
 
 class LCA_PT_motion(bpy.types.Panel):
@@ -67,3 +69,19 @@ class LCA_PT_motion(bpy.types.Panel):
         animation = armature.animation_data if armature is not None else None
         if animation is not None and animation.action is not None:
             layout.label(text=animation.action.name, icon="ACTION")
+
+
+def draw_native_state(layout, context, avatar) -> None:
+    """Blender 5.3+: why a native avatar shows no splats, or the conversion of an older one."""
+    from .splat_object import is_native, native_problem, native_splats_supported
+
+    if not native_splats_supported():
+        return
+    if not is_native(avatar):
+        box = layout.box()
+        box.label(text="This avatar is drawn by the extension, not by Blender.", icon="INFO")
+        box.operator("lca.convert_to_splats", icon="OUTLINER_OB_POINTCLOUD")
+        return
+    problem = native_problem(avatar, context.evaluated_depsgraph_get())
+    if problem is not None:
+        layout.box().label(text=problem, icon="ERROR")

@@ -16,6 +16,8 @@ from bpy.props import (
     StringProperty,
 )
 
+from ..core.avatar.lca_header import SCHEMA_VERSION
+
 
 class LcaFloatItem(bpy.types.PropertyGroup):
     """A named number (``name`` is built in): one body-shape parameter."""
@@ -64,6 +66,12 @@ class LcaAvatarProperties(bpy.types.PropertyGroup):
         update=lambda self, context: _redraw_3d_views(context),
     )
 
+    @property
+    def gpu_drawn(self) -> bool:
+        """Whether the extension draws these splats in the viewport: shown, and held by a mesh
+        of points (Blender draws a native splat point cloud itself, splat_object.py)."""
+        return self.is_avatar and self.show_splats and self.id_data.type == "MESH"
+
 
 def _redraw_3d_views(context) -> None:
     """Redraw the 3D Viewports (after a display setting changed)."""
@@ -88,3 +96,23 @@ def find_avatar(scene: bpy.types.Scene, active: bpy.types.Object | None):
         if props.is_avatar and active in (props.armature, props.body_mesh):
             return obj
     return None
+
+
+def write_header(avatar_object: bpy.types.Object, avatar, source_path: str) -> None:
+    """Store the `.lca` header of ``avatar`` (an Avatar, or ``lca_numpy.AvatarArrays``) in
+    ``avatar_object.lca_avatar``."""
+    props = avatar_object.lca_avatar
+    props.is_avatar = True
+    props.schema_version = SCHEMA_VERSION
+    props.body_model = avatar.body.model
+    props.body_model_version = avatar.body.model_version
+    props.up_axis = avatar.up_axis
+    props.source_path = source_path
+    for name, value in avatar.body.shape.items():
+        item = props.body_shape.add()
+        item.name, item.value = name, float(value)
+    for name in avatar.part_names:
+        props.part_names.add().name = name
+    for key, value in avatar.metadata.items():
+        item = props.metadata.add()
+        item.name, item.value = key, value

@@ -13,6 +13,7 @@ from bpy.props import PointerProperty
 
 from . import (
     commands,
+    convert_avatar,
     create_avatar,
     extension_state,
     face_import,
@@ -38,6 +39,7 @@ CLASSES: tuple[type, ...] = (
     create_avatar.LCA_OT_create_avatar,
     motion_import.LCA_OT_import_motion,
     face_import.LCA_OT_import_face,
+    convert_avatar.LCA_OT_convert_to_splats,
     panels.LCA_PT_avatar,
     panels.LCA_PT_motion,
     render_engine.LCA_RenderEngine,

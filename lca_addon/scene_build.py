@@ -9,24 +9,33 @@ new collection named after the avatar:
 - ``<name>_body``: the canonical body mesh with UVs, one vertex group per bone (non-zero
   weights only), an Armature modifier, and shape keys: Basis, one per expression (the 52
   ARKit names for Anny), and the body-shape keys (``body_<parameter>_max`` / ``_min``);
-- ``<name>``: the avatar object holding the binding (avatar_object.py), with links to the
-  armature and the body mesh in ``Object.lca_avatar``.
+- ``<name>``: the avatar object holding the binding, with links to the armature and the
+  body mesh in ``Object.lca_avatar``: on Blender 5.3+ a native ``GAUSSIAN_SPLAT`` point
+  cloud bound by Geometry Nodes (splat_object.py), on 4.2-5.2 a mesh of points that the
+  extension draws (avatar_object.py).
+
+Nothing here imports torch at module level: the rig's and the avatar's arrays may be torch
+tensors (CPU) or numpy arrays; only the 4.2-5.2 avatar object computes with ``core.deform``.
 
 Both meshes are children of the armature. If building fails half-way, what was made is
 removed, so the scene is left as it was.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import bpy
 import numpy as np
-import torch
 from mathutils import Matrix
 
-from ..core.avatar.avatar import Avatar
-from ..core.deform.binding import deform_gaussians
-from ..core.rig import Rig
-from .avatar_object import write_gaussians, write_header
+from .properties import write_header
+from .splat_object import bind_to_body, build_splat_data, native_splats_supported
+
+if TYPE_CHECKING:
+    from ..core.avatar.avatar import Avatar
+    from ..core.rig import Rig
 
 
 @dataclass(frozen=True)
@@ -75,6 +84,7 @@ def _remove(made: list) -> None:
             bpy.types.Mesh: bpy.data.meshes,
             bpy.types.Armature: bpy.data.armatures,
             bpy.types.Collection: bpy.data.collections,
+            bpy.types.PointCloud: bpy.data.pointclouds,
         }[type(datablock)]
         collection.remove(datablock)
 
@@ -122,8 +132,8 @@ def _body(
 ) -> bpy.types.Object:
     """The canonical body mesh: UVs, vertex groups, Armature modifier, shape keys."""
     mesh = _keep(made, bpy.data.meshes.new(name))
-    vertices = rig.vertices.numpy().astype(np.float32)
-    faces = rig.faces.numpy().astype(np.int32)
+    vertices = np.asarray(rig.vertices, dtype=np.float32)
+    faces = np.asarray(rig.faces, dtype=np.int32)
     mesh.vertices.add(len(vertices))
     mesh.vertices.foreach_set("co", vertices.ravel())
     mesh.loops.add(faces.size)
@@ -132,14 +142,14 @@ def _body(
     mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
     if rig.uvs is not None:
         uv_layer = mesh.uv_layers.new(name="UVMap")
-        uv_layer.uv.foreach_set("vector", rig.uvs.numpy().astype(np.float32).ravel())
+        uv_layer.uv.foreach_set("vector", np.asarray(rig.uvs, dtype=np.float32).ravel())
     mesh.update(calc_edges=True)
     mesh.shade_smooth()
 
     obj = _keep(made, bpy.data.objects.new(name, mesh))
     collection.objects.link(obj)
     obj.parent = armature
-    weights = rig.skinning_weights.numpy()
+    weights = np.asarray(rig.skinning_weights)
     for index, bone_name in enumerate(rig.bone_names):
         group = obj.vertex_groups.new(name=bone_name)
         column = weights[:, index]
@@ -153,7 +163,9 @@ def _body(
 
     obj.shape_key_add(name="Basis", from_mix=False)
     names = rig.expression_names + tuple(target.name for target in rig.shape_keys)
-    deltas = torch.cat((rig.expression_deltas, rig.shape_deltas)).numpy().astype(np.float32)
+    deltas = np.concatenate(
+        (np.asarray(rig.expression_deltas), np.asarray(rig.shape_deltas))
+    ).astype(np.float32)
     for key_name, delta in zip(names, deltas, strict=True):
         key = obj.shape_key_add(name=key_name, from_mix=False)
         key.data.foreach_set("co", (vertices + delta).ravel())
@@ -171,21 +183,45 @@ def _avatar(
     source_path: str,
     made: list,
 ) -> bpy.types.Object:
-    """The avatar object: the binding as point attributes, the header as properties."""
-    mesh = _keep(made, bpy.data.meshes.new(f"{name}_gaussians"))
-    with torch.no_grad():
-        means = deform_gaussians(rig.vertices[None], rig.faces, avatar.binding).means[0]
-    write_gaussians(mesh, avatar.binding, means)
-    obj = _keep(made, bpy.data.objects.new(name, mesh))
+    """The avatar object: the binding as point attributes, the header as properties; native
+    splats bound by Geometry Nodes where Blender draws them (5.3+)."""
+    if native_splats_supported():
+        data = _keep(
+            made, build_splat_data(f"{name}_splats", avatar.binding, rig.vertices, rig.faces)
+        )
+    else:
+        data = _keep(made, _gaussian_mesh(avatar, rig, f"{name}_gaussians"))
+    obj = _keep(made, bpy.data.objects.new(name, data))
     collection.objects.link(obj)
     obj.parent = armature
-    obj.hide_render = True  # the splats are drawn from the body mesh, not these points
+    # 4.2-5.2: the splats are drawn from the body mesh, not these points
+    obj.hide_render = not native_splats_supported()
     write_header(obj, avatar, source_path)
     props = obj.lca_avatar
     props.armature, props.body_mesh = armature, body
     props.body_vertex_count = len(body.data.vertices)
+    if native_splats_supported():
+        bind_to_body(obj, body)
     for target in rig.shape_keys:
         item = props.shape_keys.add()
         item.name, item.parameter = target.name, target.parameter
         item.value_from, item.value_to = target.value_from, target.value_to
     return obj
+
+
+def _gaussian_mesh(avatar: Avatar, rig: Rig, name: str) -> bpy.types.Mesh:
+    """The 4.2-5.2 avatar data: a mesh of points at the canonical means (core.deform)."""
+    import torch
+
+    from ..core.deform.binding import deform_gaussians
+    from .avatar_object import write_gaussians
+
+    mesh = bpy.data.meshes.new(name)
+    try:
+        with torch.no_grad():
+            means = deform_gaussians(rig.vertices[None], rig.faces, avatar.binding).means[0]
+        write_gaussians(mesh, avatar.binding, means)
+    except BaseException:
+        bpy.data.meshes.remove(mesh)
+        raise
+    return mesh

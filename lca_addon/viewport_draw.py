@@ -285,7 +285,7 @@ class SplatDrawer:
         drawn, key, bindings, problems, seen = [], [], [], {}, set()
         for avatar in depsgraph.view_layer.objects:
             props = avatar.lca_avatar
-            if not props.is_avatar or not props.show_splats or not avatar.visible_get():
+            if not props.gpu_drawn or not avatar.visible_get():
                 continue
             pointer = avatar.as_pointer()
             seen.add(pointer)

@@ -58,3 +58,11 @@ def test_core_never_imports_lca_addon():
     """``lca blender`` is found through an entry point (core/commands/blender.py)."""
     for path, name in _core_imports():
         assert "lca_addon" not in name.split("."), path
+
+
+def test_manifest_range_includes_blender_5_3():
+    """Blender 5.3 draws the avatar natively (GAUSSIAN_SPLAT): the range must include it
+    (``blender_version_max`` is exclusive)."""
+    manifest = tomllib.loads((ROOT / "blender_manifest.toml").read_text())
+    top = tuple(int(x) for x in manifest["blender_version_max"].split("."))
+    assert top > (5, 3, 99)

@@ -17,9 +17,7 @@ from torch import Tensor
 
 from ..errors import LcaError
 from ..render.sh import SH_COUNTS, SH_DEGREES
-
-SCHEMA_VERSION = 2
-"""Version of the `.lca` schema this code writes (2: with a checksum of the data; 1 still reads)."""
+from .lca_header import SCHEMA_VERSION as SCHEMA_VERSION  # its home is the header module
 
 
 @dataclass(frozen=True)

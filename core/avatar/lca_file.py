@@ -298,3 +298,24 @@ def read_lca_header(path: Path | str) -> dict:
     Returns the parsed `lca` JSON header (see the module docstring). Raises LcaFileError.
     """
     return read_layout(Path(path)).lca
+
+
+def avatar_from_arrays(arrays) -> Avatar:
+    """The Avatar of ``arrays`` (``lca_numpy.AvatarArrays``, as ``lca_numpy.load_lca_arrays``
+    reads a file): the same tensors ``load_lca`` gives for that file."""
+    b = arrays.binding
+    return Avatar(
+        binding=GaussianBinding(
+            **{name: torch.from_numpy(getattr(b, name).copy()) for name in BINDING_FIELDS}
+        ),
+        body=BodyIdentity(
+            model=arrays.body.model,
+            model_version=arrays.body.model_version,
+            shape=dict(arrays.body.shape),
+        ),
+        canonical_vertices=torch.from_numpy(arrays.canonical_vertices.copy()),
+        faces=torch.from_numpy(arrays.faces.copy()),
+        part_names=tuple(arrays.part_names),
+        up_axis=arrays.up_axis,
+        metadata=dict(arrays.metadata),
+    )

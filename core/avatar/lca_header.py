@@ -26,14 +26,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import LcaFileError
-from ..render.sh import SH_COUNTS
-from .avatar import SCHEMA_VERSION
+
+SCHEMA_VERSION = 2
+"""Version of the `.lca` schema this code writes (2: with a checksum of the data; 1 still reads)."""
 
 FORMAT = "lca"
 UNITS = "m"
 QUATERNION_ORDER = "wxyz"
 COLOR = "3dgs-sh-srgb"
 UP_AXES = ("Z", "Y")
+MAX_SH_DEGREE = 3
+"""Highest SH degree a file may hold; degree d has (d + 1) ** 2 coefficients per channel (the
+table ``core.render.sh.SH_COUNTS``, not imported here: this module imports no torch)."""
+MAX_ABS_LOG_SCALE = 20.0
+"""Largest |log-scale| (in units of the triangle size) an avatar may hold (``values``)."""
+MAX_ABS_VALUE = 1e4
+"""Largest |value| of every other floating-point avatar tensor (``values``)."""
+BARYCENTRIC_TOLERANCE = 1e-3
+"""How far barycentric coordinates may be below 0, or their sum from 1 (``values``)."""
 READABLE_SCHEMA_VERSIONS = (1, 2)
 """Schema 1: no checksum. Schema 2 (written now): ``data_checksum`` of the tensor data."""
 CHECKSUM_PREFIX = "blake2b-128:"
@@ -223,7 +233,7 @@ def _header_problem(h: dict) -> str | None:
     body = h.get("body")
     if h.get("up_axis") not in UP_AXES:
         return "up_axis is not 'Z' or 'Y'"
-    if not _is_int(h.get("sh_degree")) or h["sh_degree"] not in range(len(SH_COUNTS)):
+    if not _is_int(h.get("sh_degree")) or h["sh_degree"] not in range(MAX_SH_DEGREE + 1):
         return "bad sh_degree"
     if not _is_int(h.get("count")) or h["count"] < 0:
         return "bad count"
@@ -252,7 +262,7 @@ def _check_layout(path: Path, header: dict, h: dict, data_size: int) -> tuple[Te
     Returns the tensors in file order; their sizes follow from the counts in the header and
     they tile the ``data_size`` bytes after the header exactly.
     """
-    expected = tensor_names(SH_COUNTS[h["sh_degree"]])
+    expected = tensor_names((h["sh_degree"] + 1) ** 2)
     names = set(header) - {"__metadata__"}
     for name in sorted(names - set(expected)):
         raise fail(path, f"has an unexpected tensor {shown(name)}")

@@ -26,13 +26,10 @@ from torch import Tensor
 
 from ..errors import LcaError
 from .avatar import Avatar
+from .lca_header import BARYCENTRIC_TOLERANCE as _BARY_TOL
+from .lca_header import MAX_ABS_LOG_SCALE as MAX_ABS_LOG_SCALE
+from .lca_header import MAX_ABS_VALUE as MAX_ABS_VALUE
 
-MAX_ABS_LOG_SCALE = 20.0
-"""Largest |log-scale| (in units of the triangle size) an avatar may hold."""
-MAX_ABS_VALUE = 1e4
-"""Largest |value| of every other floating-point avatar tensor."""
-
-_BARY_TOL = 1e-3
 _ROWS = 1 << 18
 """Rows checked at a time."""
 _INDEXED = {

@@ -43,6 +43,8 @@ def test_install_enable_disable_leaves_nothing_behind(extension_zip):
         "LCA_PT_motion",
         "LCA_OT_import_motion",
         "LCA_OT_import_face",
+        "LCA_OT_check_lca_environment",
+        "LCA_OT_convert_to_splats",
         "LCA_RenderEngine",
     }
     assert all(name.startswith(PACKAGE) for name in added)
