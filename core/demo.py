@@ -203,7 +203,9 @@ def run_demo(
         progress("sample photo", 1.0)
     created = create_avatar([Path(photo)], settings, progress=progress)
     lca_path, ply_path = out_dir / "avatar.lca", out_dir / "avatar.ply"
-    save_lca(created.avatar, lca_path)
+    from .rig import build_rig
+
+    save_lca(created.avatar, lca_path, build_rig(body, created.avatar))  # with its rig
     export_avatar_ply(created.avatar, ply_path)
     avatar = load_lca(lca_path)  # render what was written, not what is in memory
 

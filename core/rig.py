@@ -54,6 +54,8 @@ import torch
 from torch import Tensor
 
 from .avatar.avatar import Avatar
+from .avatar.lca_rig import RigArrays
+from .avatar.lca_rig import ShapeKeyTarget as ShapeKeyTarget  # its home is the file module
 from .body.model import BodyModel
 from .deform.skinning import forward_kinematics, skin_to_pose
 from .errors import LcaError
@@ -67,17 +69,6 @@ _ALIGNED_DEGREES = 10.0
 """A child's head within this angle of a bone's Y axis ends the bone (its tail)."""
 
 _MIN_LENGTH = 1e-3
-
-
-@dataclass(frozen=True)
-class ShapeKeyTarget:
-    """A body-shape key: at value 1, ``parameter`` goes from ``value_from`` (the avatar's)
-    to ``value_to``."""
-
-    name: str
-    parameter: str
-    value_from: float
-    value_to: float
 
 
 @dataclass(frozen=True)
@@ -195,6 +186,57 @@ def build_rig(body: BodyModel, avatar: Avatar) -> Rig:
         shape_keys=shape_keys,
         shape_deltas=shape_deltas,
         axes=A,
+    )
+
+
+def avatar_rig(avatar: Avatar, body: BodyModel | None = None) -> Rig:
+    """:func:`build_rig` on ``body``, or on the avatar's own body model (loaded by name)."""
+    if body is None:
+        from .body.registry import load_body_model
+
+        body = load_body_model(avatar.body.model)
+    return build_rig(body, avatar)
+
+
+def rig_to_arrays(rig: Rig) -> RigArrays:
+    """``rig`` on numpy (``core.avatar.lca_rig.RigArrays``, what the `.lca` rig section holds)."""
+    return RigArrays(
+        bone_names=rig.bone_names,
+        bone_parents=rig.bone_parents,
+        bone_matrices=rig.bone_matrices.float().numpy(),
+        bone_lengths=rig.bone_lengths.float().numpy(),
+        vertices=rig.vertices.float().numpy(),
+        faces=rig.faces.to(torch.int64).numpy(),
+        uvs=None if rig.uvs is None else rig.uvs.float().numpy(),
+        skinning_weights=rig.skinning_weights.float().numpy(),
+        expression_names=rig.expression_names,
+        expression_deltas=rig.expression_deltas.float().numpy(),
+        shape_keys=rig.shape_keys,
+        shape_deltas=rig.shape_deltas.float().numpy(),
+        axes=rig.axes.float().numpy(),
+    )
+
+
+def rig_from_arrays(arrays: RigArrays) -> Rig:
+    """The Rig of ``arrays`` (as ``core.avatar.lca_file.load_lca_with_rig`` reads a file)."""
+
+    def tensor(a):
+        return torch.from_numpy(a.copy())
+
+    return Rig(
+        bone_names=tuple(arrays.bone_names),
+        bone_parents=tuple(arrays.bone_parents),
+        bone_matrices=tensor(arrays.bone_matrices),
+        bone_lengths=tensor(arrays.bone_lengths),
+        vertices=tensor(arrays.vertices),
+        faces=tensor(arrays.faces),
+        uvs=None if arrays.uvs is None else tensor(arrays.uvs),
+        skinning_weights=tensor(arrays.skinning_weights),
+        expression_names=tuple(arrays.expression_names),
+        expression_deltas=tensor(arrays.expression_deltas),
+        shape_keys=tuple(arrays.shape_keys),
+        shape_deltas=tensor(arrays.shape_deltas),
+        axes=tensor(arrays.axes),
     )
 
 

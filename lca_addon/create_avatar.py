@@ -107,7 +107,7 @@ def create_job(options: CreateOptions) -> Job:
             progress("rig", 0.0)
             avatar = named(result.avatar, options.output.stem)
             rig = avatar_rig(avatar)
-            data = lca_bytes(avatar)
+            data = lca_bytes(avatar, rig)
             progress("rig", 1.0)
             preview = None
             if options.preview is not None:

@@ -119,15 +119,13 @@ def worker_job(options, python: Path) -> Job:
 def apply_created(context: bpy.types.Context, output: Path, result: dict) -> Done:
     """Read the worker's NAME.lca, build it into the scene as the import does, then move the
     file to ``output``; LcaError before the scene is touched when the file does not load."""
-    from ..core.avatar.lca_file import load_lca
-    from .import_avatar import avatar_rig, build_imported_avatar
+    from .import_avatar import build_imported_avatar, read_avatar_and_rig
 
     partial = Path(result["path"])
     try:
-        avatar = load_lca(partial)
+        avatar, rig = read_avatar_and_rig(partial)
     except LcaError as err:
         raise LcaError(f"The lca worker wrote an avatar that does not load ({err})") from None
-    rig = avatar_rig(avatar)
     if context.mode != "OBJECT":  # the user went into Edit or Pose Mode meanwhile
         bpy.ops.object.mode_set(mode="OBJECT")
     objects = build_imported_avatar(context, avatar, rig, output)

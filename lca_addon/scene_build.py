@@ -218,8 +218,10 @@ def _gaussian_mesh(avatar: Avatar, rig: Rig, name: str) -> bpy.types.Mesh:
 
     mesh = bpy.data.meshes.new(name)
     try:
+        vertices = torch.as_tensor(np.asarray(rig.vertices, dtype=np.float32))
+        faces = torch.as_tensor(np.asarray(rig.faces, dtype=np.int64))
         with torch.no_grad():
-            means = deform_gaussians(rig.vertices[None], rig.faces, avatar.binding).means[0]
+            means = deform_gaussians(vertices[None], faces, avatar.binding).means[0]
         write_gaussians(mesh, avatar.binding, means)
     except BaseException:
         bpy.data.meshes.remove(mesh)

@@ -13,9 +13,22 @@ Layout (a standard safetensors file, readable by any safetensors reader):
     body.canonical_vertices (V, 3)     F32
     body.faces              (F, 3)     I32   (int64 in memory)
 
+and, optionally (schema 3, ``lca_rig``), the rig: J bones, E expressions, K body-shape
+keys, W the most skinning weights any vertex has
+
+    rig.bone_matrices       (J, 4, 4)  F32   rest matrices in Blender's axes
+    rig.bone_lengths        (J,)       F32
+    rig.weight_bones        (V, W)     I32   each vertex's bones, ascending, then -1
+    rig.weight_values       (V, W)     F32   their skinning weights, then 0
+    rig.expression_deltas   (E, V, 3)  F32
+    rig.shape_deltas        (K, V, 3)  F32
+    rig.uvs                 (F, 3, 2)  F32   (only where the body has UVs)
+
 ``__metadata__["lca"]`` is compact JSON with sorted keys: format, schema_version, units,
 canonical_frame, up_axis, quaternion_order, color, sh_degree, count, body, part_names,
-metadata, data_checksum. There are no timestamps, so the same avatar gives the same bytes.
+metadata, data_checksum, and ``rig`` where the file holds one (bone_names, bone_parents,
+expression_names, shape_keys, uvs). There are no timestamps, so the same avatar gives the
+same bytes.
 
 ``data_checksum`` (schema 2) is ``"blake2b-128:"`` and the hex BLAKE2b digest (16 bytes,
 ``hashlib``, so every reader has it, Blender too) of the data section: every byte after the
@@ -50,6 +63,7 @@ from .lca_header import (
     FORMAT,
     NOT_LCA,
     QUATERNION_ORDER,
+    RIG_SCHEMA_VERSION,
     UNITS,
     UP_AXES,
     LcaLayout,
@@ -58,6 +72,7 @@ from .lca_header import (
     read_layout,
     tensor_names,
 )
+from .lca_rig import RigArrays, rig_array_problem, rig_from_section, rig_section, weights_problem
 from .values import IndexRanges, avatar_problem, avatar_tensors, tensor_problem
 
 _INT_FIELDS = frozenset({"triangle", "part"})
@@ -111,10 +126,11 @@ def _check_avatar(avatar: Avatar) -> None:
 # ----------------------------------------------------------------------------- writing
 
 
-def header_json(avatar: Avatar, data_checksum: str) -> str:
+def header_json(avatar: Avatar, data_checksum: str, rig: dict | None = None) -> str:
     """The `lca` header of ``avatar`` as compact JSON with sorted keys.
 
     data_checksum: ``CHECKSUM_PREFIX`` and the hex digest of the file's data section.
+    rig: the header's ``rig`` object (``lca_rig.rig_header``), or None for a file without one.
     """
     header = {
         "format": FORMAT,
@@ -135,6 +151,8 @@ def header_json(avatar: Avatar, data_checksum: str) -> str:
         "metadata": dict(avatar.metadata),
         "data_checksum": data_checksum,
     }
+    if rig is not None:
+        header["rig"] = rig
     return json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
@@ -155,20 +173,28 @@ def _file_order(data: bytes) -> list[str]:
     return [name for _, name in sorted(spans)]
 
 
-def lca_bytes(avatar: Avatar) -> bytes:
-    """The complete `.lca` file of ``avatar`` (deterministic: same avatar, same bytes)."""
+def lca_bytes(avatar: Avatar, rig=None) -> bytes:
+    """The complete `.lca` file of ``avatar`` (deterministic: same avatar, same bytes).
+
+    rig: the avatar's rig (``core.rig.Rig`` or ``lca_rig.RigArrays``), stored in the rig
+    section, or None for a file without one (Blender then needs torch and the body model).
+    """
     _check_avatar(avatar)
     tensors = {}
     for name, (dtype, _) in tensor_names(int(avatar.binding.sh.shape[1])).items():
         t = avatar_tensors(avatar)[name].detach().to("cpu")
         t = t.to(torch.int32 if dtype == "I32" else torch.float32).contiguous()
         tensors[name] = t
+    rig_json = None
+    if rig is not None:
+        rig_json, arrays = rig_section(rig, avatar)
+        tensors |= {name: torch.from_numpy(a).contiguous() for name, a in arrays.items()}
     # safetensors lays the data out by dtype (F32 before I32), then by name; the order is
     # read back from what it wrote and the file written again in the (never seen) case
     # that a safetensors version orders it differently.
     order = sorted(tensors, key=lambda name: (tensors[name].dtype == torch.int32, name))
     while True:
-        meta = {"lca": header_json(avatar, _checksum(tensors, order))}
+        meta = {"lca": header_json(avatar, _checksum(tensors, order), rig_json)}
         data = safetensors.torch.save(tensors, metadata=meta)
         if _file_order(data) == order:
             return data
@@ -183,14 +209,15 @@ def _write_file(path: Path, data: bytes) -> None:
         os.fsync(f.fileno())
 
 
-def save_lca(avatar: Avatar, path: Path | str) -> None:
-    """Write ``avatar`` to ``path`` atomically: a failure leaves no file and no temp file.
+def save_lca(avatar: Avatar, path: Path | str, rig=None) -> None:
+    """Write ``avatar`` (and its ``rig``, see :func:`lca_bytes`) to ``path`` atomically: a
+    failure leaves no file and no temp file.
 
-    Raises ValueError for an inconsistent avatar and OutputError where ``path`` cannot be
-    written.
+    Raises ValueError for an inconsistent avatar or rig and OutputError where ``path`` cannot
+    be written.
     """
     path = Path(path)
-    data = lca_bytes(avatar)
+    data = lca_bytes(avatar, rig)
     check_output_file(path)  # a folder, a name too long, no writable folder: one sentence
     try:
         with atomic_path(path) as tmp:
@@ -242,6 +269,7 @@ def _read_tensors(path: Path, layout: LcaLayout) -> dict[str, Tensor]:
         vertices=shapes["body.canonical_vertices"][0],
         parts=len(h["part_names"]),
     )
+    bones = len(h["rig"]["bone_names"]) if "rig" in h else 0
     tensors = {}
     try:
         with open(path, "rb") as f:
@@ -249,10 +277,19 @@ def _read_tensors(path: Path, layout: LcaLayout) -> dict[str, Tensor]:
                 _verify_checksum(path, f, layout)
             for span in layout.spans:
                 t = _read_tensor(path, f, span, layout.data_start)
-                problem = tensor_problem(span.name, t, ranges)
+                if span.name.startswith("rig."):
+                    problem = rig_array_problem(span.name, t.numpy(), bones)
+                else:
+                    problem = tensor_problem(span.name, t, ranges)
                 if problem is not None:
                     raise fail(path, problem)
                 tensors[span.name] = t
+            if "rig" in h:
+                problem = weights_problem(
+                    tensors["rig.weight_bones"].numpy(), tensors["rig.weight_values"].numpy()
+                )
+                if problem is not None:
+                    raise fail(path, problem)
             if f.read(1):
                 raise fail(path, "changed while it was being read", "try again")
     except OSError as err:
@@ -265,12 +302,37 @@ def load_lca(path: Path | str) -> Avatar:
 
     Returns an Avatar with float32 tensors and int64 indices on the CPU. Values are bounded
     as ``core.avatar.values`` says; an avatar with no Gaussians loads (``info`` shows it;
-    rendering and export refuse it through ``values.require_gaussians``).
+    rendering and export refuse it through ``values.require_gaussians``). A rig section is
+    checked too (:func:`load_lca_with_rig` returns it).
     """
+    return load_lca_with_rig(path)[0]
+
+
+def load_lca_with_rig(path: Path | str) -> tuple[Avatar, RigArrays | None]:
+    """:func:`load_lca` and the file's stored rig (``lca_rig.RigArrays``; None where the file
+    has none: schema 1 and 2, or saved without one). ``core.rig.rig_from_arrays`` makes a
+    ``core.rig.Rig`` of it."""
     path = Path(path)
     layout = read_layout(path)
     tensors = _read_tensors(path, layout)
     h = layout.lca
+    avatar = _avatar(h, tensors)
+    rig = None
+    if "rig" in h:
+        arrays = {name: t.numpy() for name, t in tensors.items() if name.startswith("rig.")}
+        rig = rig_from_section(
+            h["rig"], arrays, avatar.canonical_vertices.numpy(), avatar.faces.numpy(), h["up_axis"]
+        )
+    return avatar, rig
+
+
+def has_rig(header: dict) -> bool:
+    """Whether a parsed `lca` header (:func:`read_lca_header`) declares a rig section."""
+    return header.get("schema_version", 0) >= RIG_SCHEMA_VERSION and "rig" in header
+
+
+def _avatar(h: dict, tensors: dict[str, Tensor]) -> Avatar:
+    """The Avatar of a checked header ``h`` and its tensors."""
 
     def field(name: str) -> Tensor:
         t = tensors[f"binding.{name}"]

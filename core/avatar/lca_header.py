@@ -27,8 +27,9 @@ from pathlib import Path
 
 from ..errors import LcaFileError
 
-SCHEMA_VERSION = 2
-"""Version of the `.lca` schema this code writes (2: with a checksum of the data; 1 still reads)."""
+SCHEMA_VERSION = 3
+"""Version of the `.lca` schema this code writes (3: with an optional rig section; 2: with a
+checksum of the data; 1 and 2 still read)."""
 
 FORMAT = "lca"
 UNITS = "m"
@@ -44,8 +45,14 @@ MAX_ABS_VALUE = 1e4
 """Largest |value| of every other floating-point avatar tensor (``values``)."""
 BARYCENTRIC_TOLERANCE = 1e-3
 """How far barycentric coordinates may be below 0, or their sum from 1 (``values``)."""
-READABLE_SCHEMA_VERSIONS = (1, 2)
-"""Schema 1: no checksum. Schema 2 (written now): ``data_checksum`` of the tensor data."""
+READABLE_SCHEMA_VERSIONS = (1, 2, 3)
+"""Schema 1: no checksum. Schema 2: ``data_checksum`` of the tensor data. Schema 3 (written
+now): schema 2 and an optional rig section (``rig`` in the header, ``rig.*`` tensors)."""
+RIG_SCHEMA_VERSION = 3
+"""The first schema that may hold the rig section."""
+MAX_RIG_NAME_BYTES = 63
+"""Longest bone, expression or shape-key name (UTF-8 bytes): Blender's name limit, beyond
+which it would cut a name and the armature, vertex groups and shape keys would not match."""
 CHECKSUM_PREFIX = "blake2b-128:"
 """``data_checksum`` is this prefix and the hex BLAKE2b (16-byte digest) of the data section."""
 MAX_HEADER_BYTES = 1024 * 1024
@@ -119,6 +126,77 @@ def tensor_names(sh_k: int) -> dict[str, tuple[str, tuple[str | int, ...]]]:
         "body.canonical_vertices": ("F32", ("V", 3)),
         "body.faces": ("I32", ("F", 3)),
     }
+
+
+def rig_tensor_names(rig: dict) -> dict[str, tuple[str, tuple[str | int, ...]]]:
+    """The rig section's tensors (name -> safetensors dtype, symbolic shape) for the parsed
+    ``rig`` header: J bones, E expressions, K body-shape keys (from the header), V vertices and
+    F triangles (the body's), W the most bones any vertex has a weight for (the file's).
+
+    ``rig.weight_bones`` holds each vertex's bones with a non-zero weight, ascending, then -1;
+    ``rig.weight_values`` their weights (0 after the last bone): the skinning weights, sparse.
+    """
+    names = {
+        "rig.bone_matrices": ("F32", ("J", 4, 4)),
+        "rig.bone_lengths": ("F32", ("J",)),
+        "rig.weight_bones": ("I32", ("V", "W")),
+        "rig.weight_values": ("F32", ("V", "W")),
+        "rig.expression_deltas": ("F32", ("E", "V", 3)),
+        "rig.shape_deltas": ("F32", ("K", "V", 3)),
+    }
+    if rig.get("uvs"):
+        names["rig.uvs"] = ("F32", ("F", 3, 2))
+    return names
+
+
+def rig_header_problem(rig: object) -> str | None:
+    """What is wrong with a parsed ``rig`` header (bone names and parents, expression and
+    shape-key names, whether it has UVs), or None."""
+    if not isinstance(rig, dict) or set(rig) != {
+        "bone_names",
+        "bone_parents",
+        "expression_names",
+        "shape_keys",
+        "uvs",
+    }:
+        return "bad rig"
+    bones, parents = rig["bone_names"], rig["bone_parents"]
+    if not _names(bones) or not bones:
+        return "bad rig bone_names"
+    if (
+        not isinstance(parents, list)
+        or len(parents) != len(bones)
+        or not all(_is_int(p) and -1 <= p < j for j, p in enumerate(parents))
+        or parents[0] != -1
+    ):
+        return "bad rig bone_parents (each bone's parent must come before it, the first is a root)"
+    keys = rig["shape_keys"]
+    if not isinstance(keys, list) or not all(
+        isinstance(k, dict)
+        and set(k) == {"name", "parameter", "value_from", "value_to"}
+        and isinstance(k["parameter"], str)
+        and _finite_number(k["value_from"])
+        and _finite_number(k["value_to"])
+        for k in keys
+    ):
+        return "bad rig shape_keys"
+    expressions = rig["expression_names"]
+    if not _names(expressions) or not _names(["Basis", *expressions, *(k["name"] for k in keys)]):
+        return "bad rig expression or shape-key names"
+    if not isinstance(rig["uvs"], bool):
+        return "bad rig uvs"
+    return None
+
+
+def _names(names: object) -> bool:
+    """Whether ``names`` is a list of distinct non-empty strings Blender keeps whole."""
+    return (
+        isinstance(names, list)
+        and all(
+            isinstance(n, str) and 0 < len(n.encode("utf-8")) <= MAX_RIG_NAME_BYTES for n in names
+        )
+        and len(set(names)) == len(names)
+    )
 
 
 def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
@@ -253,6 +331,10 @@ def _header_problem(h: dict) -> str | None:
     meta = h.get("metadata")
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         return "bad metadata"
+    if "rig" in h:
+        if h["schema_version"] < RIG_SCHEMA_VERSION:
+            return f"a rig in a schema {h['schema_version']} file"
+        return rig_header_problem(h["rig"])
     return None
 
 
@@ -263,13 +345,21 @@ def _check_layout(path: Path, header: dict, h: dict, data_size: int) -> tuple[Te
     they tile the ``data_size`` bytes after the header exactly.
     """
     expected = tensor_names((h["sh_degree"] + 1) ** 2)
+    dims = {"N": h["count"]}
+    if "rig" in h:
+        rig = h["rig"]
+        expected |= rig_tensor_names(rig)
+        dims |= {
+            "J": len(rig["bone_names"]),
+            "E": len(rig["expression_names"]),
+            "K": len(rig["shape_keys"]),
+        }
     names = set(header) - {"__metadata__"}
     for name in sorted(names - set(expected)):
         raise fail(path, f"has an unexpected tensor {shown(name)}")
     for name in expected:
         if name not in names:
             raise fail(path, f"is missing the tensor '{name}'")
-    dims = {"N": h["count"]}
     spans = []
     for name, (dtype, sym) in expected.items():
         entry = header[name]
@@ -301,6 +391,8 @@ def _check_layout(path: Path, header: dict, h: dict, data_size: int) -> tuple[Te
         spans.append(TensorSpan(name, dtype, tuple(shape), offsets[0], offsets[1]))
     if dims["V"] < 3 or dims["F"] < 1:
         raise fail(path, "has an empty body mesh")
+    if dims.get("W", 0) > dims.get("J", 0):
+        raise fail(path, "stores more skinning weights per vertex than it has bones")
     spans.sort(key=lambda span: (span.begin, span.end))
     end = 0
     for span in spans:

@@ -7,7 +7,9 @@ the same order, and the same one-sentence errors (``LcaFileError``), as ``lca_fi
   sizes against the file size) from the header alone: ``lca_header.read_layout``, shared;
 - the checksum of the data section, streamed before any tensor is read;
 - each tensor read straight into its own buffer and value-checked (indices in range, finite
-  and bounded floats, barycentric coordinates, non-zero rotations) before the next one is read.
+  and bounded floats, barycentric coordinates, non-zero rotations) before the next one is read;
+  the rig section's arrays (schema 3) with ``lca_rig``'s checks, which the torch reader calls
+  too.
 
 It returns numpy arrays equal, bit for bit, to the tensors ``load_lca`` returns (tested).
 Letters: N Gaussians, V vertices, F triangles, K SH coefficients per channel. Importing this
@@ -34,6 +36,7 @@ from .lca_header import (
     fail,
     read_layout,
 )
+from .lca_rig import RigArrays, rig_array_problem, rig_from_section, weights_problem
 
 _CHUNK = 1 << 20
 _ROWS = 1 << 18
@@ -84,7 +87,8 @@ class BodyInfo:
 class AvatarArrays:
     """A whole `.lca` file as numpy (``core.avatar.Avatar``'s fields).
 
-    canonical_vertices: (V, 3) float32; faces: (F, 3) int64.
+    canonical_vertices: (V, 3) float32; faces: (F, 3) int64; rig: the stored rig (schema 3),
+    or None where the file has none.
     """
 
     binding: BindingArrays
@@ -94,6 +98,7 @@ class AvatarArrays:
     part_names: tuple[str, ...]
     up_axis: str
     metadata: dict[str, str]
+    rig: RigArrays | None = None
 
     @property
     def count(self) -> int:
@@ -168,6 +173,7 @@ def _read_arrays(path: Path, layout: LcaLayout) -> dict[str, np.ndarray]:
     h = layout.lca
     shapes = {span.name: span.shape for span in layout.spans}
     limits = (shapes["body.faces"][0], shapes["body.canonical_vertices"][0], len(h["part_names"]))
+    bones = len(h["rig"]["bone_names"]) if "rig" in h else 0
     arrays = {}
     try:
         with open(path, "rb") as f:
@@ -175,10 +181,17 @@ def _read_arrays(path: Path, layout: LcaLayout) -> dict[str, np.ndarray]:
                 _verify_checksum(path, f, layout)
             for span in layout.spans:
                 a = _read_array(path, f, span, layout.data_start)
-                problem = array_problem(span.name, a, *limits)
+                if span.name.startswith("rig."):
+                    problem = rig_array_problem(span.name, a, bones)
+                else:
+                    problem = array_problem(span.name, a, *limits)
                 if problem is not None:
                     raise fail(path, problem)
                 arrays[span.name] = a
+            if "rig" in h:
+                problem = weights_problem(arrays["rig.weight_bones"], arrays["rig.weight_values"])
+                if problem is not None:
+                    raise fail(path, problem)
             if f.read(1):
                 raise fail(path, "changed while it was being read", "try again")
     except OSError as err:
@@ -189,7 +202,8 @@ def _read_arrays(path: Path, layout: LcaLayout) -> dict[str, np.ndarray]:
 def load_lca_arrays(path: Path | str) -> AvatarArrays:
     """Read and validate a `.lca` file without torch; LcaFileError (one sentence) if unusable.
 
-    Returns float32 arrays and int64 indices, equal to what ``lca_file.load_lca`` returns.
+    Returns float32 arrays and int64 indices, equal to what ``lca_file.load_lca`` returns,
+    and the stored rig, equal to what ``lca_file.load_lca_with_rig`` returns.
     """
     path = Path(path)
     layout = read_layout(path)
@@ -202,6 +216,11 @@ def load_lca_arrays(path: Path | str) -> AvatarArrays:
 
     names = ("triangle", "barycentric", "offset", "rotation", "log_scale", "opacity_logit")
     body = h["body"]
+    canonical_vertices = arrays["body.canonical_vertices"].astype(np.float32)
+    faces = arrays["body.faces"].astype(np.int64)
+    rig = None
+    if "rig" in h:
+        rig = rig_from_section(h["rig"], arrays, canonical_vertices, faces, h["up_axis"])
     return AvatarArrays(
         binding=BindingArrays(**{name: field(name) for name in (*names, "sh", "part")}),
         body=BodyInfo(
@@ -209,9 +228,10 @@ def load_lca_arrays(path: Path | str) -> AvatarArrays:
             model_version=body["model_version"],
             shape={k: float(v) for k, v in body["shape"].items()},
         ),
-        canonical_vertices=arrays["body.canonical_vertices"].astype(np.float32),
-        faces=arrays["body.faces"].astype(np.int64),
+        canonical_vertices=canonical_vertices,
+        faces=faces,
         part_names=tuple(h["part_names"]),
         up_axis=h["up_axis"],
         metadata=dict(h["metadata"]),
+        rig=rig,
     )

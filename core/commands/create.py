@@ -47,6 +47,7 @@ def create(args: argparse.Namespace, events, report) -> int:
     from ..images import save_image
     from ..progress import StageLine
     from ..recon.create import create_avatar
+    from ..rig import avatar_rig
     from .create_options import check_output, named, preview_path, render_preview
 
     output = Path(args.output)
@@ -60,7 +61,8 @@ def create(args: argparse.Namespace, events, report) -> int:
         avatar = named(result.avatar, output.stem)
         preview = render_preview(avatar)
         progress("preview", 1.0)
-    save_lca(avatar, output)
+        rig = avatar_rig(avatar)  # stored, so Blender imports it without torch
+    save_lca(avatar, output, rig)
     save_image(preview_file, preview)
     seconds = result.seconds
     print(

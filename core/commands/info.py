@@ -38,9 +38,9 @@ def run(args: argparse.Namespace) -> int:
 
 def describe_avatar(path: str) -> None:
     """Print the avatar file's name, size, body, mesh, parts and metadata."""
-    from ..avatar.lca_file import load_lca
+    from ..avatar.lca_file import load_lca_with_rig
 
-    avatar = load_lca(path)
+    avatar, rig = load_lca_with_rig(path)
     lo = avatar.canonical_vertices.min(0).values.tolist()
     hi = avatar.canonical_vertices.max(0).values.tolist()
     print(f"file:          {path}")
@@ -54,5 +54,12 @@ def describe_avatar(path: str) -> None:
     box = " x ".join(f"{b - a:.3f}" for a, b in zip(lo, hi, strict=True))
     print(f"size (m):      {box}")
     print(f"parts:         {', '.join(avatar.part_names)}")
+    if rig is None:
+        print("rig:           none (Blender computes it with torch; `lca upgrade` stores it)")
+    else:
+        print(
+            f"rig:           {len(rig.bone_names)} bones, {len(rig.expression_names)} "
+            f"expressions, {len(rig.shape_keys)} body-shape keys"
+        )
     for key, value in sorted(avatar.metadata.items()):
         print(f"meta.{key}: {value}")

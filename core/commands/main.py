@@ -24,6 +24,7 @@ from . import (
     face_capture,
     info,
     render,
+    upgrade,
     warm,
 )
 
@@ -40,6 +41,7 @@ COMMANDS = (
     face_capture,
     bench,
     demo,
+    upgrade,
     warm,
     blender,
 )
