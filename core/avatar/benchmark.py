@@ -86,6 +86,47 @@ def synthetic_avatar(
     )
 
 
+def synthetic_rig(avatar: Avatar, bones: int = 3, expressions: int = 2, seed: int = 0):
+    """A seeded, valid rig (``lca_rig.RigArrays``) for ``avatar``'s mesh, not a body model's:
+    a chain of ``bones`` bones, up to 3 skinning weights per vertex, ``expressions``
+    expression keys, two body-shape keys and UVs (for the file and fuzz tests)."""
+    import numpy as np
+
+    from .lca_rig import RigArrays, ShapeKeyTarget, axes_to_blender
+
+    rng = np.random.default_rng(seed)
+    axes = axes_to_blender(avatar.up_axis)
+    vertices = avatar.canonical_vertices.numpy().astype(np.float32) @ axes.T
+    V, F = vertices.shape[0], int(avatar.faces.shape[0])
+    matrices = np.tile(np.eye(4, dtype=np.float32), (bones, 1, 1))
+    angles = rng.uniform(-np.pi, np.pi, bones)
+    matrices[:, 0, 0], matrices[:, 0, 1] = np.cos(angles), -np.sin(angles)
+    matrices[:, 1, 0], matrices[:, 1, 1] = np.sin(angles), np.cos(angles)
+    matrices[:, :3, 3] = rng.normal(0, 0.3, (bones, 3))
+    weights = np.zeros((V, bones), np.float32)
+    for v in range(V):
+        chosen = rng.choice(bones, size=min(bones, 1 + v % 3), replace=False)
+        weights[v, chosen] = rng.dirichlet(np.ones(len(chosen))).astype(np.float32)
+    return RigArrays(
+        bone_names=tuple(f"bone_{j}" for j in range(bones)),
+        bone_parents=tuple(range(-1, bones - 1)),
+        bone_matrices=matrices,
+        bone_lengths=rng.uniform(0.05, 0.3, bones).astype(np.float32),
+        vertices=vertices,
+        faces=avatar.faces.numpy().astype(np.int64),
+        uvs=rng.uniform(0, 1, (F, 3, 2)).astype(np.float32),
+        skinning_weights=weights,
+        expression_names=tuple(f"expression_{e}" for e in range(expressions)),
+        expression_deltas=rng.normal(0, 0.01, (expressions, V, 3)).astype(np.float32),
+        shape_keys=(
+            ShapeKeyTarget("body_size_max", "size", 0.5, 1.0),
+            ShapeKeyTarget("body_size_min", "size", 0.5, 0.0),
+        ),
+        shape_deltas=rng.normal(0, 0.02, (2, V, 3)).astype(np.float32),
+        axes=axes,
+    )
+
+
 def bench_io(count: int = 200_000, repeats: int = 5, seed: int = 0) -> IoBench:
     """Median times of :func:`save_lca` and :func:`load_lca` for ``count`` Gaussians (SH 3)."""
     vertices, faces = torus_mesh()

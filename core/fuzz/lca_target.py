@@ -1,7 +1,8 @@
 """Fuzzing the `.lca` reader: mutated files made by the project's own writer.
 
 Seeds are small synthetic avatars (``core.avatar.benchmark.synthetic_avatar`` on a torus,
-0 to 64 Gaussians, SH degree 0 to 3) saved with ``lca_bytes``. A case is one of: byte
+0 to 64 Gaussians, SH degree 0 to 3) saved with ``lca_bytes``, two of them with a synthetic
+rig section (``synthetic_rig``). A case is one of: byte
 edits anywhere; an edit of the safetensors JSON header (tensor entries); an edit of the
 `lca` JSON header; an edit of the tensor data with the checksum made to match again (to
 reach the value checks behind it); or the same as a schema 1 file (no checksum).
@@ -16,8 +17,8 @@ import random
 import struct
 from pathlib import Path
 
-from ..avatar.benchmark import synthetic_avatar, torus_mesh
-from ..avatar.lca_file import lca_bytes, load_lca
+from ..avatar.benchmark import synthetic_avatar, synthetic_rig, torus_mesh
+from ..avatar.lca_file import lca_bytes, load_lca_with_rig
 from ..avatar.values import avatar_problem
 from .mutate import dumps, json_text, mutate_bytes, mutate_json
 
@@ -39,7 +40,7 @@ def _with_lca(header: dict, lca: dict) -> dict:
 
 
 class LcaTarget:
-    """The `.lca` reader (``load_lca``), and re-saving what it loaded."""
+    """The `.lca` reader (``load_lca_with_rig``), and re-saving what it loaded."""
 
     name = "lca"
     suffix = ".lca"
@@ -50,7 +51,8 @@ class LcaTarget:
         for count, degree in ((0, 0), (1, 1), (16, 3), (64, 2)):
             avatar = synthetic_avatar(vertices, faces, count, sh_degree=degree, seed=count)
             avatar = dataclasses.replace(avatar, metadata={"name": "fuzz", "photos": "a.png"})
-            self.seeds.append(_split(lca_bytes(avatar)))
+            rig = synthetic_rig(avatar, bones=4, seed=count) if count in (1, 64) else None
+            self.seeds.append(_split(lca_bytes(avatar, rig)))
 
     def make_case(self, rng: random.Random) -> bytes:
         header, body = rng.choice(self.seeds)
@@ -68,13 +70,14 @@ class LcaTarget:
             lca["data_checksum"] = "blake2b-128:" + digest
             return _pack(json.dumps(_with_lca(header, lca)).encode(), body)
         del lca["data_checksum"]
+        lca.pop("rig", None)  # schema 1 has no rig: its tensors are then unexpected
         lca["schema_version"] = 1
         return _pack(json.dumps(_with_lca(header, lca)).encode(), _float_edit(body, rng))
 
     def check(self, path: Path) -> None:
-        avatar = load_lca(path)
+        avatar, rig = load_lca_with_rig(path)
         assert avatar_problem(avatar) is None, "a loaded avatar fails the value check"
-        lca_bytes(avatar)  # what loads can be saved again (every field consistent)
+        lca_bytes(avatar, rig)  # what loads can be saved again (every field consistent)
 
 
 def _float_edit(body: bytes, rng: random.Random) -> bytes:

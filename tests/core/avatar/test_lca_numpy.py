@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.avatar.lca_file import avatar_from_arrays, load_lca, save_lca
+from core.avatar.lca_file import avatar_from_arrays, load_lca, load_lca_with_rig, save_lca
 from core.avatar.lca_numpy import load_lca_arrays
 from core.errors import LcaFileError
 from core.fuzz.lca_target import LcaTarget
@@ -33,6 +33,20 @@ def assert_same(arrays, avatar) -> None:
     assert arrays.body.shape == avatar.body.shape
     assert arrays.part_names == avatar.part_names and arrays.up_axis == avatar.up_axis
     assert arrays.metadata == avatar.metadata and arrays.count == avatar.count
+
+
+def assert_same_rig(a, b) -> None:
+    """Two rigs (``lca_rig.RigArrays``) equal field by field, arrays bit for bit."""
+    assert (a is None) == (b is None)
+    if a is None:
+        return
+    for field in a.__dataclass_fields__:
+        x, y = getattr(a, field), getattr(b, field)
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape, field
+            assert np.array_equal(x.view(np.uint8), y.view(np.uint8)), field
+        else:
+            assert x == y, field
 
 
 @pytest.mark.parametrize("sh_degree", [0, 1, 2, 3])
@@ -61,21 +75,24 @@ def test_mutated_files_get_the_same_answer_from_both_readers(tmp_path):
     """Byte, header, value and schema-1 mutations: both load (equal arrays) or both refuse
     with the same sentence."""
     target, rng = LcaTarget(), random.Random(14)
-    outcomes = {"loaded": 0, "refused": 0}
+    outcomes = {"loaded": 0, "refused": 0, "rigged": 0}
     path = tmp_path / "case.lca"
     for _ in range(400):
         path.write_bytes(target.make_case(rng))
         try:
-            avatar = load_lca(path)
+            avatar, rig = load_lca_with_rig(path)
         except LcaFileError as err:
             with pytest.raises(LcaFileError) as raised:
                 load_lca_arrays(path)
             assert str(raised.value) == str(err)
             outcomes["refused"] += 1
         else:
-            assert_same(load_lca_arrays(path), avatar)
+            arrays = load_lca_arrays(path)
+            assert_same(arrays, avatar)
+            assert_same_rig(arrays.rig, rig)
             outcomes["loaded"] += 1
-    assert min(outcomes.values()) > 20, outcomes
+            outcomes["rigged"] += rig is not None
+    assert min(outcomes["loaded"], outcomes["refused"]) > 20 and outcomes["rigged"] > 5, outcomes
 
 
 def test_importing_the_reader_imports_no_torch():

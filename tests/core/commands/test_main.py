@@ -17,6 +17,7 @@ COMMANDS = [
     "face-capture",
     "bench",
     "demo",
+    "upgrade",
     "warm",
     "create",
     "eval",
