@@ -84,3 +84,13 @@ def rig(anny_body, avatar):
     from core.rig import build_rig
 
     return build_rig(anny_body, avatar)
+
+
+@pytest.fixture(scope="session")
+def rigged_file(avatar, rig, tmp_path_factory) -> Path:
+    """``avatar`` saved with its rig (schema 3) as small.lca."""
+    from core.avatar.lca_file import save_lca
+
+    path = tmp_path_factory.mktemp("rigged") / "small.lca"
+    save_lca(avatar, path, rig)
+    return path

@@ -138,3 +138,20 @@ print("RESULT", json.dumps({{"enabled": addon_utils.check({PACKAGE!r})[1], "mess
     assert result["enabled"] is True
     message = result["message"].removeprefix("Error: ").strip()
     assert "needs torch" in message and one_sentence(message), message
+
+
+def test_a_file_with_its_rig_imports_without_the_body_model(addon, rigged_file, monkeypatch):
+    """The stored rig is used as it is: neither the body model nor build_rig runs."""
+    import core.rig
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the rig was computed although the file holds one")
+
+    for module in (core.rig, addon.module("core.rig")):
+        monkeypatch.setattr(module, "build_rig", refuse)
+    import_avatar = addon.module("lca_addon.import_avatar")
+    monkeypatch.setattr(import_avatar, "avatar_rig", refuse)
+    assert bpy.ops.lca.import_avatar(filepath=str(rigged_file)) == {"FINISHED"}
+    body = bpy.data.objects["small_body"]
+    assert len(body.data.shape_keys.key_blocks) == 1 + 52 + 12
+    assert len(body.vertex_groups) == 104

@@ -90,3 +90,55 @@ def test_a_failed_build_leaves_the_scene_as_it_was(addon, avatar, rig):
         build(addon, avatar, broken)
     assert scene_counts() == before
     assert bpy.context.mode == "OBJECT"
+
+
+def scene_arrays(objects) -> dict[str, np.ndarray]:
+    """What a built scene holds: bone matrices and lengths, vertices, UVs, the weights of
+    every vertex group (dense), shape-key coordinates, and their names."""
+    bones = objects.armature.data.bones
+    mesh = objects.body.data
+    co = np.empty(len(mesh.vertices) * 3, np.float32)
+    mesh.vertices.foreach_get("co", co)
+    uv = np.empty(len(mesh.loops) * 2, np.float32)
+    mesh.uv_layers["UVMap"].uv.foreach_get("vector", uv)
+    weights = np.zeros((len(mesh.vertices), len(objects.body.vertex_groups)), np.float32)
+    for vertex in mesh.vertices:
+        for element in vertex.groups:
+            weights[vertex.index, element.group] = element.weight
+    keys = mesh.shape_keys.key_blocks
+    shapes = np.empty((len(keys), len(mesh.vertices) * 3), np.float32)
+    for i, key in enumerate(keys):
+        key.data.foreach_get("co", shapes[i])
+    return {
+        "matrices": np.array([np.array(b.matrix_local) for b in bones]),
+        "lengths": np.array([b.length for b in bones]),
+        "parents": np.array([bones.find(b.parent.name) if b.parent else -1 for b in bones]),
+        "vertices": co,
+        "uvs": uv,
+        "weights": weights,
+        "shape_keys": shapes,
+        "names": np.array(
+            [b.name for b in bones]
+            + [g.name for g in objects.body.vertex_groups]
+            + [k.name for k in keys]
+        ),
+    }
+
+
+def test_a_scene_from_the_stored_rig_equals_the_scene_from_the_body_model(
+    addon, avatar, rig, rigged_file
+):
+    """The import's path without torch (the file's arrays and rig, numpy only) builds what the
+    body model's rig builds: bones, vertices, weights and shape keys within 1e-6."""
+    arrays = addon.module("core.avatar.lca_numpy").load_lca_arrays(rigged_file)
+    assert arrays.rig is not None
+    from_body = scene_arrays(build(addon, avatar, rig, "from_body"))
+    avatar_from_arrays = addon.module("core.avatar.lca_file").avatar_from_arrays
+    from_file = scene_arrays(build(addon, avatar_from_arrays(arrays), arrays.rig, "from_file"))
+    for name, value in from_body.items():
+        if value.dtype.kind in "fiu":
+            assert value.shape == from_file[name].shape, name
+            assert np.abs(value - from_file[name]).max() <= 1e-6, name
+        else:
+            assert np.array_equal(value, from_file[name]), name
+    assert np.abs(from_body["matrices"] - rig.bone_matrices.numpy()).max() < 1e-5
