@@ -33,10 +33,12 @@ def torch_side(*args: str | Path) -> None:
 
 @dataclass(frozen=True)
 class Prepared:
-    """What torch_side.py prepare wrote: the .lca, the rig (a stand-in for core.rig.Rig with
-    numpy arrays), the posed bones of torch_side.POSE."""
+    """What torch_side.py prepare wrote: the .lca (with its rig), the same avatar as a schema 2
+    file without one, the rig build_rig computed (a stand-in for core.rig.Rig with numpy
+    arrays), the posed bones of torch_side.POSE."""
 
     lca: Path
+    old_lca: Path
     rig: SimpleNamespace
     quaternions: np.ndarray
     location: np.ndarray
@@ -63,7 +65,7 @@ def prepare(out: Path, count: int = 2000) -> Prepared:
         ),
     )
     pose = np.load(out / "pose.npz")
-    return Prepared(out / "small.lca", rig, pose["quaternions"], pose["location"])
+    return Prepared(out / "small.lca", out / "old.lca", rig, pose["quaternions"], pose["location"])
 
 
 @pytest.fixture(scope="session")
@@ -138,13 +140,13 @@ def enabled_extension(extension_zip: Path) -> Extension:
 
 
 def build_native(addon: Extension, prepared: Prepared, name: str = "small"):
-    """The avatar imported as the 5.3 import does it, without torch: lca_numpy + scene_build
-    (its rig from torch_side.py)."""
+    """The avatar imported as the 5.3 import does it, without torch: lca_numpy (the file's
+    arrays and its stored rig) + scene_build."""
     import bpy
 
     arrays = addon.module("core.avatar.lca_numpy").load_lca_arrays(prepared.lca)
     scene_build = addon.module("lca_addon.scene_build")
-    return scene_build.build_avatar_scene(bpy.context, arrays, prepared.rig, name)
+    return scene_build.build_avatar_scene(bpy.context, arrays, arrays.rig, name)
 
 
 def set_pose(armature, prepared: Prepared, weight: float = 1.0) -> None:

@@ -2,8 +2,9 @@
 with .venv's Python (torch, Anny) in a subprocess and exchange .npz files with it. Nothing
 binary is committed; everything is made here, seeded.
 
-    python -m tests.blender53.torch_side prepare OUT [COUNT]   small.lca, rig.npz, rig.json,
-                                                              pose.npz
+    python -m tests.blender53.torch_side prepare OUT [COUNT]   small.lca (with its rig),
+                                                              old.lca (schema 2, no rig),
+                                                              rig.npz, rig.json, pose.npz
     python -m tests.blender53.torch_side deform LCA IN OUT   core.deform on IN's vertices
     python -m tests.blender53.torch_side render LCA IN OUT   core.posing + core.render (what
                                                             `lca render` does) from IN's camera
@@ -27,7 +28,7 @@ COUNT = 2000
 def prepare(out: Path, count: str = str(COUNT)) -> None:
     """The starter avatar on Anny (as tests/addon; ``count`` Gaussians), its rig and one pose
     as Blender values."""
-    from core.avatar.lca_file import save_lca
+    from core.avatar.lca_file import lca_bytes, save_lca
     from core.body.anny_body import AnnyBody
     from core.body.poses import parse_pose
     from core.deform.template import make_starter_avatar
@@ -35,8 +36,9 @@ def prepare(out: Path, count: str = str(COUNT)) -> None:
 
     body = AnnyBody()
     avatar = make_starter_avatar(body, count=int(count), name="small")
-    save_lca(avatar, out / "small.lca")
     rig = build_rig(body, avatar)
+    save_lca(avatar, out / "small.lca", rig)
+    (out / "old.lca").write_bytes(schema_2(lca_bytes(avatar)))
     arrays = {
         name: getattr(rig, name).numpy()
         for name in (
@@ -63,6 +65,18 @@ def prepare(out: Path, count: str = str(COUNT)) -> None:
     pose = parse_pose(body, POSE)
     quaternions, location = blender_bone_pose(rig, pose.rotations, pose.translation)
     np.savez(out / "pose.npz", quaternions=quaternions.numpy(), location=location.numpy())
+
+
+def schema_2(data: bytes) -> bytes:
+    """A file saved without a rig, labelled schema 2 (as made before schema 3)."""
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8 : 8 + n])
+    lca = json.loads(header["__metadata__"]["lca"])
+    lca["schema_version"] = 2
+    header["__metadata__"]["lca"] = json.dumps(lca, sort_keys=True, separators=(",", ":"))
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    raw += b" " * (-len(raw) % 8)
+    return len(raw).to_bytes(8, "little") + raw + data[8 + n :]
 
 
 def deform(lca: Path, inp: Path, out: Path) -> None:
