@@ -68,7 +68,7 @@ def create_route(prefs, check: bool = True) -> Route:
     """Where Create from Photos runs with the preferences ``prefs`` (None: defaults).
     ``check`` runs the environment's interpreter (a fraction of a second) to find the
     packages; without it only the setting is read (for drawing). The result of a worker is
-    imported here, in Blender, so what the import needs is checked too."""
+    imported here, in Blender, so what the import needs is checked too (torch on 4.2-5.2)."""
     mode = getattr(prefs, "create_in", AUTO)
     setting = getattr(prefs, "lca_environment", "").strip()
     own = in_process_problem()
@@ -80,7 +80,12 @@ def create_route(prefs, check: bool = True) -> Route:
     if check:
         found = check_environment(str(python))
         python, problem = found.python, found.problem
-    return Route(python=python, problem=problem or missing_dependency())
+    # The worker's file holds its rig (schema 3): on 5.3+ (native splats) the import of it
+    # needs no torch; on 4.2-5.2 the avatar object is drawn with torch.
+    from .splat_object import native_splats_supported
+
+    needs = None if native_splats_supported() else missing_dependency()
+    return Route(python=python, problem=problem or needs)
 
 
 def scratch_folder(output: Path) -> Path:

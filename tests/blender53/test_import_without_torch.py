@@ -122,3 +122,18 @@ print("RESULT", json.dumps({{"result": sorted(result), "attempts": attempts, "po
         "torch": False,
         "type": "GAUSSIAN_SPLAT",
     }
+
+
+def test_create_in_a_worker_needs_no_torch_here_to_import_the_result(addon):
+    """The worker's file holds its rig, so on 5.3 the route asks only for the lca environment."""
+    from pathlib import Path
+
+    prefs = addon.module("lca_addon.preferences").addon_preferences()
+    create_worker = addon.module("lca_addon.create_worker")
+    assert addon.module("lca_addon.dependencies").missing_dependency() is not None  # no torch
+    prefs.lca_environment = str(Path(__file__).resolve().parents[2] / ".venv")
+    try:
+        route = create_worker.create_route(prefs)
+        assert route.in_worker and route.problem is None, route.problem
+    finally:
+        prefs.lca_environment = ""
