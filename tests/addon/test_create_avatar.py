@@ -67,9 +67,10 @@ def test_operator_creates_the_avatar_file_and_scene_in_one_undo_step(
     )
     assert result == {"FINISHED"}
     assert seen == [(True, threads + 1)] and torch.get_num_threads() == threads
-    from core.avatar.lca_file import load_lca
+    from core.avatar.lca_file import load_lca_with_rig
 
-    saved = load_lca(out)
+    saved, rig = load_lca_with_rig(out)
+    assert rig is not None and len(rig.bone_names) == 104  # stored for a torch-free import
     assert saved.count == TINY["count"] and saved.metadata["name"] == "me"
     assert saved.metadata["photos"] == photo.name
     assert sorted(p.name for p in tmp_path.iterdir()) == ["me.lca"]
