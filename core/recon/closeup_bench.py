@@ -3,10 +3,12 @@
 The truth is the project's sample person (``core.recon.sample_person``) seeded anew: it is
 photographed from the front (720 x 1080) and, optionally, in a face close-up
 (:func:`core.recon.sample_person.face_camera`); ``lca create`` makes an
-avatar from the photos; both avatars, in the canonical pose, are rendered by the same
-512 x 512 close-up cameras framed on the truth's face (20 degrees to the side, so not the
-face photo's own view) and on each hand, and compared by PSNR and SSIM over the pixels that
-either covers.
+avatar from the photos; both avatars, in the canonical pose, are rendered in 512 x 512
+close-ups (the named views ``face``, 20 degrees to the side so not the face photo's own
+view, and ``hand.L``, ``hand.R``), each framed on its own head or hand as ``lca render
+--camera face`` frames it (the created body's shape differs a little from the truth's, so
+one shared camera would score the shape fit instead of the close-up), and compared by PSNR
+and SSIM over the pixels that either covers.
 
     python -m core.recon.closeup_bench --seeds 11 --quality draft [--face-photo] [--out DIR]
 """
@@ -44,7 +46,7 @@ class CloseUpScore:
 
 
 def close_up_camera(truth: Avatar, view: str, size: int = SIZE) -> Camera:
-    """The close-up camera ``view`` (CLOSE_UPS) framed on the truth in the canonical pose."""
+    """The close-up camera ``view`` (CLOSE_UPS) framed on ``truth`` in the canonical pose."""
     from ..render.named_views import CLOSE_UPS as PARTS
     from ..render.named_views import ViewSpec
 
@@ -55,13 +57,15 @@ def close_up_camera(truth: Avatar, view: str, size: int = SIZE) -> Camera:
 
 
 def close_up_scores(truth: Avatar, made: Avatar, size: int = SIZE) -> list[CloseUpScore]:
-    """Scores of ``made`` against ``truth`` in every close-up of CLOSE_UPS."""
+    """Scores of ``made`` against ``truth`` in every close-up of CLOSE_UPS, each framed on
+    its own avatar."""
     scores = []
     for view in CLOSE_UPS:
-        camera = close_up_camera(truth, view, size)
         with torch.no_grad():
-            a = render(avatar_scene(truth), camera, background=BACKGROUND)
-            b = render(avatar_scene(made), camera, background=BACKGROUND)
+            a = render(
+                avatar_scene(truth), close_up_camera(truth, view, size), background=BACKGROUND
+            )
+            b = render(avatar_scene(made), close_up_camera(made, view, size), background=BACKGROUND)
         covered = (a.alpha > 0.5) | (b.alpha > 0.5)
         similarity = ssim_map(b.rgb.clamp(0, 1), a.rgb.clamp(0, 1))
         scores.append(
@@ -82,8 +86,8 @@ def close_up_images(truth: Avatar, made: Avatar, size: int = 256):
 
     sheet = Image.new("RGB", (2 * size, len(CLOSE_UPS) * size))
     for row, view in enumerate(CLOSE_UPS):
-        camera = close_up_camera(truth, view, size)
         for col, avatar in enumerate((truth, made)):
+            camera = close_up_camera(avatar, view, size)
             with torch.no_grad():
                 result = render(avatar_scene(avatar), camera, background=BACKGROUND)
             sheet.paste(rgb_image(result), (col * size, row * size))
@@ -130,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         scores = close_up_scores(truth, created.avatar)
         name = f"{args.quality}{'_face' if args.face_photo else ''}"
+        from ..avatar.lca_file import save_lca
+
+        save_lca(created.avatar, folder / f"avatar_{name}.lca")
         close_up_images(truth, created.avatar).save(folder / f"closeups_{name}.png")
         row = {
             "seed": seed,
@@ -149,3 +156,13 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def rescore(truth_seed: int, lca: Path) -> list[CloseUpScore]:
+    """Scores of a saved avatar against the truth of ``truth_seed`` (module docstring)."""
+    from ..avatar.lca_file import load_lca
+    from ..body.anny_body import AnnyBody
+    from . import sample_person
+
+    truth = sample_person.sample_avatar(AnnyBody(), seed=truth_seed)
+    return close_up_scores(truth, load_lca(lca))

@@ -43,6 +43,10 @@ CROP_MARGIN = 0.05
 side on every side (clipped to the photo)."""
 MASK_THRESHOLD = 0.5
 """A pixel shows the person where the perception mask is at least this."""
+SAME_SURFACE = 0.01
+"""Metres within which a Gaussian behind another body part's pixel still counts as the same
+surface (the seams between parts); beyond it, up to DEPTH_TOLERANCE, only its own part may
+cover it."""
 CLOSE_UP_MARGIN = 0.25
 """A face close-up is cropped to its face mask grown by this share of its longer side."""
 SEAM_FRACTION = 0.03
@@ -235,7 +239,8 @@ class Visibility:
     pixels: (N, 2) its centre in the view's pixels; facing: (N,) cos of the angle between its
     triangle's normal and the ray to the camera; unoccluded: (N,) bool, its centre inside the
     image, in front of the camera and at most DEPTH_TOLERANCE behind the rendered depth
-    pass; in_mask: (N,) bool, its centre lies in the view's ``inner`` mask; density: (N,)
+    pass (SAME_SURFACE where another body part wins the pixel); in_mask: (N,) bool, its
+    centre lies in the view's ``inner`` mask; density: (N,)
     the view's pixels per metre at its centre (focal length / depth): how sharply the view
     shows it; edge: (N,) in [0, 1], 0 at the ``inner`` mask's edge rising to 1 at
     SEAM_FRACTION of the crop inside it.
@@ -259,7 +264,8 @@ def visibility(
     means = world.means[0]
     normals = triangle_frames(vertices, faces).rotation[0, binding.triangle, :, 2]
     camera = view.camera
-    depth = render(splat_scene(binding, world), camera, backend=backend).depth
+    rendered = render(splat_scene(binding, world), camera, backend=backend)
+    depth = rendered.depth
     pixels, z = project_points(camera, means)
     towards = camera.position.to(means) - means
     facing = (normals * towards).sum(-1) / towards.norm(dim=-1).clamp_min(1e-9)
@@ -269,7 +275,11 @@ def visibility(
     col = x.floor().long().clamp(0, width - 1)
     row = y.floor().long().clamp(0, height - 1)
     surface = depth[row, col]
+    # Another body part in front (a hand on the chest, crossed arms) hides it even within
+    # DEPTH_TOLERANCE; its own part, or any part on the same surface, does not.
+    own = rendered.part[row, col] == binding.part.to(rendered.part.device)
     unoccluded = inside & (surface > 0) & (z <= surface + DEPTH_TOLERANCE)
+    unoccluded &= own | (z <= surface + SAME_SURFACE)
     in_mask = sample_image(view.inner.float()[..., None], pixels)[:, 0] >= 0.5
     density = camera.K[0, 0].to(z) / z.clamp_min(camera.near)
     return Visibility(pixels, facing, unoccluded, in_mask, density, _edge(view, pixels))
