@@ -1,9 +1,11 @@
 """`lca demo`: photo -> avatar -> posed renders, on the embedded default input or your photo.
 
 With no photo, the demo photographs the project's own sample person
-(core.recon.sample_person) and creates the avatar from that photo through the whole
-`lca create` pipeline (perception, body fit, appearance). Writes to the output folder:
-    input/sample_front.png          the default input (only when no photo is given)
+(core.recon.sample_person) from the front and in a face close-up, and creates the avatar
+from both photos through the whole `lca create` pipeline (perception, body fit, the
+close-up's head and camera, appearance). Writes to the output folder:
+    input/sample_front.png, input/sample_face.png   the default input (only when no photo
+                                    is given)
     avatar.lca, avatar.ply          the created avatar (canonical pose) and its 3DGS PLY
     comparison.png                  the photo beside the avatar rendered in the fitted pose
                                     and camera (the self view)
@@ -86,11 +88,11 @@ def animation_pose(presets: dict[str, Pose], t: float, base: Pose) -> Pose:
     return pose
 
 
-def default_photo(body: BodyModel, out_dir: Path) -> Path:
-    """Photograph the sample person (front view) into ``out_dir/input``."""
+def default_photos(body: BodyModel, out_dir: Path) -> list[Path]:
+    """Photograph the sample person (front view and face close-up) into ``out_dir/input``."""
     from .recon.sample_person import write_sample_photos
 
-    return write_sample_photos(body, ensure_writable_dir(out_dir / "input"))[0]
+    return write_sample_photos(body, ensure_writable_dir(out_dir / "input"), ("front", "face"))
 
 
 def _camera(spec: str, avatar: Avatar, means: torch.Tensor, width: int, height: int):
@@ -189,19 +191,22 @@ def run_demo(
     size: int = 512,
     progress: Progress = no_progress,
 ) -> DemoResult:
-    """Create an avatar from ``photo`` (default: the sample person) with ``settings`` and
-    render it posed: ``frames`` animation frames, full-body images ``size`` pixels square."""
+    """Create an avatar from ``photo`` (default: the sample person's front photo and face
+    close-up) with ``settings`` and render it posed: ``frames`` animation frames, full-body
+    images ``size`` pixels square."""
     from .body.anny_body import AnnyBody
     from .recon.create import create_avatar
 
     start = time.perf_counter()
     out_dir = ensure_writable_dir(Path(out_dir))
     body = AnnyBody()
+    photos = [Path(photo)] if photo is not None else []
     if photo is None:
         progress("sample photo", 0.0)
-        photo = default_photo(body, out_dir)
+        photos = default_photos(body, out_dir)
+        photo = photos[0]
         progress("sample photo", 1.0)
-    created = create_avatar([Path(photo)], settings, progress=progress)
+    created = create_avatar(photos, settings, progress=progress)
     lca_path, ply_path = out_dir / "avatar.lca", out_dir / "avatar.ply"
     from .rig import build_rig
 

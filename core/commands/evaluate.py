@@ -12,14 +12,20 @@ from .options import add_threads_option, set_threads
 
 HELP = (
     "Create an avatar from some photos of a person and score it on held-out photos "
-    "(PSNR and SSIM inside and outside the person mask, side-by-side images)."
+    "(PSNR and SSIM inside and outside the person mask, side-by-side images, and a face "
+    "identity distance per photo where dlib is installed)."
 )
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = subparsers.add_parser("eval", help=HELP, description=HELP)
     p.add_argument("--train", nargs="+", metavar="PHOTO", help="photos to create from")
-    p.add_argument("--held-out", nargs="+", metavar="PHOTO", help="photos to score on")
+    p.add_argument(
+        "--held-out",
+        nargs="+",
+        metavar="PHOTO",
+        help="photos to score on (optional: without them only the training photos are scored)",
+    )
     p.add_argument(
         "--sample",
         metavar="VIEWS",
@@ -49,8 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from ..fileio import atomic_path, check_output_dir, check_output_file, ensure_writable_dir
     from ..images import save_image
     from ..progress import StageLine
-    from ..recon.evaluate import evaluate, format_scores
-    from ..recon.sample_person import VIEWS as SAMPLE_VIEWS
+    from ..recon.evaluate import evaluate, format_identity, format_scores
 
     settings = CreateSettings.from_args(args)
     set_threads(settings.threads)
@@ -58,8 +63,6 @@ def run(args: argparse.Namespace) -> int:
     chosen = sample_views(args.sample) if args.sample else None
     if not train and chosen is None:
         raise LcaError("No training photos were given; use --train PHOTO ... or --sample.")
-    if not held_out and (chosen is None or set(SAMPLE_VIEWS) <= set(chosen)):
-        raise LcaError("No held-out photos were given; give at least one photo to score on.")
     check_output_dir(Path(args.out))
     for kind, photos in (("self", train), ("heldout", held_out)):
         for photo in photos:  # the side-by-side images' names, before the long work
@@ -79,7 +82,14 @@ def run(args: argparse.Namespace) -> int:
     table = format_scores(result.scores)
     with atomic_path(out_dir / "scores.json") as tmp:
         tmp.write_text(json.dumps([vars(s) for s in result.scores], indent=2))
+    if result.identity:
+        with atomic_path(out_dir / "identity.json") as tmp:
+            tmp.write_text(json.dumps([vars(s) for s in result.identity], indent=2))
     print(table)
+    if result.identity:
+        print(format_identity(result.identity))
+    for note in result.notes:
+        print(note)
     print(
         f"Created from {len(train)} photo(s), scored {len(held_out)} held out, in "
         f"{result.seconds:.1f} s; side-by-side images (photo | avatar | 4x difference) and "

@@ -2,9 +2,12 @@
 
 Photo reconstruction and the LCA network start from it.
 
-Gaussians are seeded on the canonical body surface, area-weighted, as flat discs in each
-triangle's tangent plane. Anny ships no skin texture, so the colour is a clean neutral skin
-with eyes and mouth from Anny's UV region labels, and a soft studio light baked in (as a
+Gaussians are seeded on the canonical body surface as flat discs in each triangle's tangent
+plane, area-weighted times a density per region (:func:`region_density`: several times more
+per area on the face, densest at the eyes, lips and brows, and on the hands, where people
+look in close-ups), each disc as wide as the spacing where it sits. Anny ships no skin
+texture, so the colour is a clean neutral skin with lips at Anny's FaceMesh lip points, eyes
+and mouth from Anny's UV region labels, and a soft studio light baked in (as a
 captured avatar has the light of its capture baked in): a key light, a sky/ground term and a
 cavity term from the mesh, so that shapes read in a render.
 """
@@ -27,20 +30,90 @@ IRIS = (0.30, 0.22, 0.16)
 PUPIL = (0.04, 0.04, 0.05)
 MOUTH = (0.45, 0.18, 0.18)
 TONGUE = (0.75, 0.42, 0.42)
+LIPS = (0.72, 0.43, 0.40)
+LIP_RADIUS = 0.003
+"""Metres around Anny's FaceMesh lip points that take the lips' colour."""
+
+
+FACE_DENSITY = 6.0
+"""Gaussians per area on the front of the head, relative to the torso (and the rest of the
+body): a face close-up of 512 px shows the face ~20x larger than a full-body view."""
+FEATURE_DENSITY = 16.0
+"""... within FEATURE_RADIUS of the eyes, lips and brows (Anny's FaceMesh points)."""
+FEATURE_RADIUS = 0.012
+"""Metres around each eye, lip and brow point that count as that feature."""
+HEAD_DENSITY = 2.5
+"""... on the rest of the head (scalp, ears, back) and the eyes' own surfaces."""
+HAND_DENSITY = 8.0
+"""... on the hands: fingers 1.5-2 cm wide need discs of a few millimetres to stay apart."""
+FEATURE_GROUPS = ("eyes", "lips", "brows")
+
+
+def region_density(body: BodyModel, vertices: Tensor) -> Tensor:
+    """(F,) Gaussians per area of each triangle relative to the torso's 1: FACE_DENSITY on
+    the front of the head, FEATURE_DENSITY near the eyes, lips and brows (where the body's
+    mesh is Anny's default one, whose FaceMesh points are known), HEAD_DENSITY on the rest
+    of the head, HAND_DENSITY on the hands, 1 elsewhere. vertices: (V, 3) canonical pose
+    (facing -Y, Z up)."""
+    faces = body.triangles.cpu()
+    names = tuple(body.part_names)
+    part = body.vertex_parts.cpu()[faces[:, 0]]
+    centre = vertices[faces].mean(dim=1)
+    density = torch.ones(faces.shape[0])
+
+    def in_parts(*wanted: str) -> Tensor:
+        index = [names.index(n) for n in wanted if n in names]
+        return torch.isin(part, torch.tensor(index, dtype=part.dtype))
+
+    head = in_parts("head", "eyes")
+    density[in_parts("hand.L", "hand.R")] = HAND_DENSITY
+    if bool(head.any()):
+        density[head] = HEAD_DENSITY
+        head_centre = centre[head].mean(dim=0)
+        top = float(centre[head, 2].max())
+        front = head & (centre[:, 1] < head_centre[1] - 0.02) & (centre[:, 2] < top - 0.05)
+        front &= in_parts("head")
+        density[front] = FACE_DENSITY
+    features = _feature_points(vertices)
+    if features is not None:
+        near = torch.cdist(centre, features).min(dim=1).values < FEATURE_RADIUS
+        density[near & head] = FEATURE_DENSITY
+    return density
+
+
+def _feature_points(vertices: Tensor, groups: tuple[str, ...] = FEATURE_GROUPS) -> Tensor | None:
+    """(P, 3) Anny's FaceMesh points of ``groups`` (eyes, lips, brows, nose, oval, cheeks) on
+    these vertices, or None for another mesh."""
+    from ..body.anny_landmarks import anny_landmark_tables
+
+    tables = anny_landmark_tables()
+    if vertices.shape[0] != tables.vertices:
+        return None
+    rows = [(v, w) for _, group, v, w in tables.face_points if group in groups]
+    index = torch.tensor([v for v, _ in rows], dtype=torch.int64)
+    weight = torch.tensor([w for _, w in rows], dtype=vertices.dtype)
+    return (vertices[index] * weight[..., None]).sum(dim=1)
 
 
 def sample_surface(
-    vertices: Tensor, faces: Tensor, count: int, generator: torch.Generator
+    vertices: Tensor,
+    faces: Tensor,
+    count: int,
+    generator: torch.Generator,
+    density: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
-    """Area-weighted, stratified samples on a mesh.
+    """Stratified samples on a mesh, by area times ``density``.
 
-    Each triangle gets floor(count * area share) samples, and the remaining ones go to
-    triangles drawn by their leftover share, so the density is even (no clumps and holes as
-    with independent draws); positions inside a triangle are uniform.
-    vertices: (V, 3); faces: (F, 3). Returns triangle (count,) int64 and barycentric (count, 3).
+    Each triangle gets floor(count * its share) samples, and the remaining ones go to
+    triangles drawn by their leftover share, so the density is even within a region (no
+    clumps and holes as with independent draws); positions inside a triangle are uniform.
+    vertices: (V, 3); faces: (F, 3); density: (F,) relative samples per area (None: 1).
+    Returns triangle (count,) int64 and barycentric (count, 3).
     """
     v0, v1, v2 = (vertices[faces[:, i]] for i in range(3))
     area = 0.5 * torch.linalg.cross(v1 - v0, v2 - v0).norm(dim=-1).double()
+    if density is not None:
+        area = area * density.double()
     expected = area / area.sum() * count
     base = expected.floor().long()
     leftover = count - int(base.sum())
@@ -106,13 +179,19 @@ def starter_colours(
     barycentric: Tensor,
     regions: tuple[tuple[str, ...], Tensor] | None,
 ) -> Tensor:
-    """(N, 3) sRGB colours of the Gaussians: skin, eyes and mouth, lit."""
+    """(N, 3) sRGB colours of the Gaussians: skin, lips, eyes and mouth, lit."""
     faces = body.triangles
     normals = vertex_normals(vertices, faces)
     light = studio_light(normals, cavity(vertices, faces, normals))
     corner_light = light[faces[triangle]]  # (N, 3 corners)
     brightness = (corner_light * barycentric).sum(-1, keepdim=True)
     colour = torch.tensor(SKIN).expand(triangle.shape[0], 3).clone()
+    lips = _feature_points(vertices, ("lips",))
+    if lips is not None:
+        points = (vertices[faces[triangle]] * barycentric[..., None]).sum(1)
+        near = torch.cdist(points, lips).min(dim=1).values
+        mix = (1 - (near - LIP_RADIUS) / LIP_RADIUS).clamp(0, 1)[:, None]  # soft edge
+        colour = colour * (1 - mix) + torch.tensor(LIPS) * mix
     if regions is not None:
         names, tri_region = regions
         region = tri_region[triangle]
@@ -148,9 +227,12 @@ def make_starter_avatar(
     regions: tuple[tuple[str, ...], Tensor] | None = None,
     name: str = "starter",
     shape: Tensor | None = None,
+    density: Tensor | None = None,
 ) -> Avatar:
     """A canonical-pose avatar of ``count`` Gaussians on ``body`` with ``shape``.
 
+    density: (F,) relative Gaussians per area of each triangle; None for
+    :func:`region_density` (dense face and hands), ``torch.ones(F)`` for an even spread.
     regions: optional UV region labels (names, (F,) index), e.g. from
     :func:`core.body.anny_body.anny_uv_regions`, used for eye and mouth colours.
     shape: (S,) shape values in ``body.shape_parameters`` order; None for the default shape.
@@ -165,14 +247,21 @@ def make_starter_avatar(
     with torch.no_grad():
         vertices = body.forward(shape_values).vertices[0].float().cpu()
     faces = body.triangles.cpu()
-    triangle, barycentric = sample_surface(vertices, faces, count, generator)
+    if density is None:
+        density = region_density(body, vertices)
+    if density.shape != (faces.shape[0],):
+        raise ValueError(f"density must be ({faces.shape[0]},), got {tuple(density.shape)}.")
+    density = density.float().cpu()
+    triangle, barycentric = sample_surface(vertices, faces, count, generator, density)
 
     frames = triangle_frames(vertices[None], faces)
     size = frames.size[0, triangle]  # (N,)
     area = 0.5 * frames.size[0] ** 2
-    spacing = math.sqrt(float(area.sum()) / count)
+    # The spacing where each Gaussian sits: sqrt(weighted area per Gaussian / its density).
+    per_gaussian = float((area * density).sum()) / count
+    spacing = torch.sqrt(per_gaussian / density[triangle])
     # Flat discs: wide in the tangent plane, thin along the normal; relative to the triangle.
-    tangent = torch.full((count,), 0.9 * spacing)
+    tangent = 0.9 * spacing
     log_tangent = torch.log(tangent / size)
     log_scale = torch.stack((log_tangent, log_tangent, log_tangent + math.log(0.15)), dim=-1)
     spin = torch.rand(count, generator=generator) * math.pi  # random in-plane rotation

@@ -64,6 +64,12 @@ from .views import ViewTarget, sample_image, visibility
 MIN_FACING = 0.2
 """A Gaussian counts as seen only if cos(angle between its triangle's normal and the ray to
 the camera) is at least this; grazing views smear the photo."""
+SHARPNESS_POWER = 2.0
+"""A view that shows a Gaussian k times sharper (pixels per metre) weighs k^2 more."""
+REFERENCE_DENSITY = 1000.0
+"""Pixels per metre that weigh 1 (keeps the weights near 1 in float32)."""
+EDGE_TRACE = 0.01
+"""Weight left at the very edge of a view's mask, relative to its inside."""
 SSIM_WEIGHT = 0.2
 MASK_WEIGHT = 0.5
 OFFSET_WEIGHT = 0.01
@@ -85,12 +91,14 @@ FINAL_RATE = 0.1
 def project_colours(
     avatar: Avatar, views: Sequence[ViewTarget], backend: str = "torch"
 ) -> tuple[Tensor, Tensor]:
-    """Each Gaussian's photo colour, averaged over the views it is seen in, weighted by
-    its facing.
+    """Each Gaussian's photo colour from the sharpest views it is seen in.
 
     Seen: unoccluded, facing the camera (cos >= MIN_FACING) and inside the person mask (see
-    :class:`Visibility`). Returns colours (N, 3) (0 where unseen) and seen (N,) bool, on the
-    CPU.
+    :class:`Visibility`). A view's weight is facing x (pixels per metre)^SHARPNESS_POWER x
+    its fade-in from the mask's edge (plus a trace, so a Gaussian seen only near an edge
+    keeps its colour): the sharpest, most squarely facing view wins, and views blend across
+    the seams where one ends. Returns colours (N, 3) (0 where unseen) and seen (N,) bool, on
+    the CPU.
     """
     device = views[0].vertices.device
     binding = avatar.binding.to(device=device)
@@ -100,7 +108,8 @@ def project_colours(
     for view in views:
         vis = visibility(binding, faces, view, backend)
         seen = vis.unoccluded & (vis.facing >= MIN_FACING) & vis.in_mask
-        w = torch.where(seen, vis.facing, 0.0)
+        sharpness = (vis.density / REFERENCE_DENSITY) ** SHARPNESS_POWER
+        w = torch.where(seen, vis.facing * sharpness * (vis.edge + EDGE_TRACE), 0.0)
         total += w[:, None] * sample_image(view.rgb, vis.pixels)
         weight += w
     seen = weight > 0
@@ -203,7 +212,10 @@ def refine(
         target = torch.where(view.inner[..., None], view.rgb, result.rgb.detach())
         loss = (1 - SSIM_WEIGHT) * (result.rgb - target).abs().mean()
         loss = loss + SSIM_WEIGHT * (1 - ssim(result.rgb, target))
-        loss = loss + MASK_WEIGHT * (result.alpha - view.mask).abs().mean()
+        if view.close_up:  # the face mask says only where the person surely is
+            loss = loss + MASK_WEIGHT * ((1 - result.alpha) * view.mask).mean()
+        else:
+            loss = loss + MASK_WEIGHT * (result.alpha - view.mask).abs().mean()
         loss = loss + OFFSET_WEIGHT * params["offset"].square().sum(-1).mean()
         drift = (params["sh_dc"] - start_dc) * SH_C0  # in colour units
         loss = loss + COLOUR_WEIGHT * drift.square().sum(-1).mean()

@@ -51,6 +51,10 @@ FITTED_EXPRESSIONS = (
     "browOuterUpRight",
 )  # fmt: skip
 
+#: The bones fitted in a face close-up (with the root and its translation); the rest of the
+#: body stays at the canonical pose there.
+CLOSE_UP_BONES = ("neck01", "neck02", "neck03", "head")
+
 #: Bones fitted, with the weight of their pull towards the canonical pose (per radian^2).
 #: The rest (pelvis, twist bones, metacarpals, toes, eyes) stay at the canonical pose.
 BONE_PRIORS = {
@@ -186,6 +190,10 @@ class _Problem:
         for side, hand in enumerate("LR"):
             fingers = [j for j, n in enumerate(names) if n.startswith("finger") and n[-1] == hand]
             self.free[:, fingers] *= targets.hand_weight[:, side, None, None]
+        head = torch.zeros(len(names))
+        head[[names.index(n) for n in CLOSE_UP_BONES]] = 1.0
+        close = targets.close_up[:, None, None]
+        self.free = self.free * (1 - close) + self.free * head[None, :, None] * close
         self.expression_index = torch.tensor(
             [body.expression_names.index(name) for name in FITTED_EXPRESSIONS]
         )
@@ -201,8 +209,9 @@ class _Problem:
         self.surface = torch.arange(0, body.skinning_weights.shape[0], 4)
 
     def initial_parameters(self) -> BodyParams:
-        """The starting parameters (core.recon.body_init)."""
-        return initial_parameters(
+        """The starting parameters (core.recon.body_init); face close-ups start facing the
+        camera with the face where the photo shows it, at the distance its size says."""
+        params = initial_parameters(
             self.body,
             self.t,
             self.free,
@@ -210,6 +219,32 @@ class _Problem:
             self.hinges,
             len(FITTED_EXPRESSIONS),
         )
+        close = [v for v in range(self.views) if float(self.t.close_up[v]) > 0]
+        if close:
+            with torch.no_grad():
+                self._place_close_ups(params, close)
+        return params
+
+    def _place_close_ups(self, params: BodyParams, close: list[int]) -> None:
+        """Move the root of each close-up view so that the rest face lands on the photo's."""
+        out = self.body.forward(
+            params.shape.expand(len(close), -1),
+            self.pose(params, full=False)[close],
+            None,
+            torch.zeros(len(close), 3),
+        )
+        heads = out.bone_transforms[..., :3, 3]
+        face = _to_camera(self.marks.face.points(out.vertices, heads))  # (C, F, 3)
+        for i, v in enumerate(close):
+            centre = face[i].mean(0)
+            metres = (face[i, :, :2] - centre[:2]).square().sum(-1).mean().sqrt()
+            pixels = self.t.face[v]
+            spread = (pixels - pixels.mean(0)).square().sum(-1).mean().sqrt()
+            K = self.t.K[v]
+            depth = float(K[0, 0]) * float(metres) / max(float(spread), 1.0)
+            x, y = (pixels.mean(0) - K[:2, 2]) * depth / K[0, 0]
+            target = torch.stack((x, y, torch.tensor(depth)))
+            params.translation[v] = FIT_CAMERA.T @ (target - centre)
 
     def mask_gradients(self, params: BodyParams) -> None:
         """Zero the gradients of the bones not fitted in each view."""
@@ -246,6 +281,8 @@ class _Problem:
         total = total + W_DIRECTION * direction_loss(body_points, t.world, t.body_weight)
         total = total + self._prior(pose)
         if not full:
+            if bool(t.close_up.any()):  # close-ups have only their face to go by
+                total = total + W_FACE * self._face(out, heads, t.face_weight * t.close_up)
             return total
         for side, marks in enumerate((self.marks.left_hand, self.marks.right_hand)):
             pixels = self._pixels(_to_camera(marks.points(out.vertices, heads)))
@@ -253,25 +290,30 @@ class _Problem:
             scale = SIGMA_HAND * t.hand_scale[:, side]
             hand = reprojection(pixels, t.hands[:, side], weight, scale)
             total = total + W_HAND * hand.mean()
-        pixels = self._pixels(_to_camera(self.marks.face.points(out.vertices, heads)))
-        weight = t.face_weight[:, None].expand(-1, pixels.shape[1])
-        face = reprojection(pixels, t.face, weight, SIGMA_FACE * t.face_scale)
-        total = total + W_FACE * face.mean()
+        total = total + W_FACE * self._face(out, heads, t.face_weight)
         surface = self._pixels(_to_camera(out.vertices[:, self.surface]))
-        total = total + W_SILHOUETTE * self._outside(surface)
+        total = total + W_SILHOUETTE * self._outside(surface, 1 - t.close_up)
         total = total + W_SHAPE * ((params.shape - 0.5) ** 2).sum()
         return total + W_EXPRESSION * (params.expression**2).sum() / B
+
+    def _face(self, out, heads: Tensor, weight: Tensor) -> Tensor:
+        """Mean robust reprojection of the face points, weighted per view by ``weight`` (B,)."""
+        t = self.t
+        pixels = self._pixels(_to_camera(self.marks.face.points(out.vertices, heads)))
+        weights = weight[:, None].expand(-1, pixels.shape[1])
+        return reprojection(pixels, t.face, weights, SIGMA_FACE * t.face_scale).mean()
 
     def _pixels(self, local: Tensor) -> Tensor:
         """Camera-space points (B, P, 3) -> pixels (B, P, 2)."""
         return camera_to_pixels(self.t.K, local, min_depth=0.05)
 
-    def _outside(self, pixels: Tensor) -> Tensor:
-        """Mean of (1 - soft mask) at the projected vertices (B, P, 2)."""
+    def _outside(self, pixels: Tensor, weight: Tensor) -> Tensor:
+        """Mean of (1 - soft mask) at the projected vertices (B, P, 2), views weighted by
+        ``weight`` (B,)."""
         size = torch.tensor(self.t.sizes, dtype=pixels.dtype)[:, None, :]
         grid = (2 * pixels / size - 1)[:, :, None, :]  # (B, P, 1, 2) in [-1, 1]
         inside = F.grid_sample(self.t.mask, grid, align_corners=False, padding_mode="zeros")
-        return (1 - inside).mean()
+        return ((1 - inside).mean(dim=(1, 2, 3)) * weight).mean()
 
     def _prior(self, pose: Tensor) -> Tensor:
         """Pull towards the canonical pose, hinges within their range (core.recon.body_losses)."""

@@ -48,7 +48,8 @@ class BodyTargets:
     person size in pixels; world: (B, 33, 3) MediaPipe world landmarks (camera axes);
     hands: (B, 2, 21, 2) pixels (left, right); hand_weight, hand_scale: (B, 2);
     face: (B, F, 2) pixels; face_weight, face_scale: (B,); mask: (B, 1, M, M) soft person
-    mask; K: (B, 3, 3); sizes: B (width, height).
+    mask; K: (B, 3, 3); close_up: (B,) 1 for face close-ups (no body; their mask is the
+    face's, so the silhouette term leaves them out); sizes: B (width, height).
     """
 
     body: Tensor
@@ -63,6 +64,7 @@ class BodyTargets:
     face_scale: Tensor
     mask: Tensor
     K: Tensor
+    close_up: Tensor
     sizes: tuple[tuple[int, int], ...]
 
 
@@ -104,6 +106,7 @@ def body_targets(
         rows["face_weight"].append(torch.tensor(float(face is not None)))
         rows["face_scale"].append(torch.tensor(_spread(face)))
         rows["mask"].append(_soft_mask(seen.mask))
+        rows["close_up"].append(torch.tensor(float(seen.close_up)))
     stacked = {key: torch.stack(value).to(dtype) for key, value in rows.items()}
     sizes = tuple((p.photo.width, p.photo.height) for p in perceptions)
     return BodyTargets(**stacked, sizes=sizes)

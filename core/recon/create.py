@@ -7,7 +7,8 @@ prediction) slots into STAGES where it belongs, before "appearance".
 
 Stages (each is timed and reports progress, under the names in quotes):
 1. "load": read the photos (:func:`core.recon.load_photo`).
-2. "perceive": find the one person in each (:func:`core.recon.perceive`).
+2. "perceive": find the one person in each (:func:`core.recon.perceive`); a face close-up
+   (a face and no body) is taken as a face-only view beside at least one full-body photo.
 3. body: build the body model on the device ("body model") and fit one shape, and a pose
    and camera per photo (:func:`core.recon.body_fit.fit_body`, "fitting body"). With
    several photos, photos that disagree about the colours of the body parts they both see
@@ -43,7 +44,7 @@ from ..create_settings import DEVICES, CreateSettings
 from ..errors import LcaError, quoted
 from ..progress import Progress, no_progress
 from .appearance import fit_appearance
-from .errors import BackViewOnlyError, DifferentPeopleError
+from .errors import BackViewOnlyError, CloseUpOnlyError, DifferentPeopleError
 from .fit_types import BodyFit
 from .images import Photo, load_photo
 from .perception import Perception, perceive, seen_from_behind
@@ -244,9 +245,20 @@ def _perceive(state: CreateState) -> None:
     for i, photo in enumerate(photos):
         progress("perceive", i / len(photos))
         state.perceptions.append(
-            perceive(photo, person=settings.person, allow_partial=settings.allow_partial)
+            perceive(
+                photo,
+                person=settings.person,
+                allow_partial=settings.allow_partial,
+                allow_close_up=True,
+            )
         )
     progress("perceive", 1.0)
+    if all(p.close_up for p in state.perceptions):
+        names = ", ".join(f"'{p.name}'" for p in paths)
+        raise CloseUpOnlyError(
+            f"{names} show{'s' if len(paths) == 1 else ''} only a face; face close-ups are "
+            "used beside a photo of the whole person, so add a full-body photo of them."
+        )
     if all(seen_from_behind(p) for p in state.perceptions):
         names = ", ".join(f"'{p.name}'" for p in paths)
         raise BackViewOnlyError(

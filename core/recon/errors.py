@@ -36,3 +36,7 @@ class BackViewOnlyError(PerceptionError):
 
 class DifferentPeopleError(PerceptionError):
     """The photos disagree about the person's colours where they see the same body."""
+
+
+class CloseUpOnlyError(PerceptionError):
+    """Every photo is a face close-up: there is no body to fit."""

@@ -9,6 +9,10 @@
    outside it (where the avatar spills past the person's outline). The training photos are
    scored the same way (the "self view").
 4. A side-by-side image per view: the photo, the render, and 4x the absolute difference.
+5. Face identity (``core.recon.identity``, where dlib is installed): per photo with a face,
+   the descriptor distance between the photo's face and the avatar's, rendered in the
+   photo's fitted pose and camera, and from a frontal face camera. Without dlib the scores
+   are left out and ``EvalResult.notes`` says why in one sentence.
 
 Held-out views fitted from landmarks alone are never pixel-aligned the way the training
 views are, so their scores include fitting error as well as appearance error.
@@ -31,6 +35,7 @@ from ..errors import LcaError
 from ..progress import Progress, no_progress
 from .create import QUALITIES, CreateResult, _body_model, create_avatar, resolve_device
 from .fit_types import BodyFit
+from .identity import IdentityScore
 from .images import load_photo
 from .losses import masked_psnr, ssim_map
 from .perception import perceive
@@ -65,6 +70,8 @@ class EvalResult:
     scores: tuple[ViewScore, ...]
     panels: tuple[Image.Image, ...]
     seconds: float
+    identity: tuple[IdentityScore, ...] = ()
+    notes: tuple[str, ...] = ()
 
     @property
     def held_out(self) -> tuple[ViewScore, ...]:
@@ -106,8 +113,8 @@ def evaluate(
     """Create from ``train`` with ``settings``, score on ``train`` (self view) and
     ``held_out`` (module docstring); the held-out photos are read with the settings' person
     and allow_partial. Raises LcaError for bad photos or options, as `lca create` does."""
-    if not held_out:
-        raise LcaError("No held-out photos were given; give at least one photo to score on.")
+    if not train:
+        raise LcaError("No training photos were given; give at least one photo to create from.")
     start = time.perf_counter()
     created = create_avatar(train, settings, progress=progress)
     preset = QUALITIES[settings.quality]
@@ -120,22 +127,59 @@ def evaluate(
         perceptions.append(perceive(load_photo(path), person=person, allow_partial=allow_partial))
     progress("held-out photos", 1.0)
     body = _body_model(target)
-    test_fit = _fit_held_out(body, perceptions, created.fit, preset.body_steps, progress)
+    test_fit = None
+    if perceptions:
+        test_fit = _fit_held_out(body, perceptions, created.fit, preset.body_steps, progress)
 
     scores, panels = [], []
-    groups = ((created.fit, created.photos, False), (test_fit, held_out, True))
+    groups = [(created.fit, list(created.photos), False)]
+    if test_fit is not None:
+        groups.append((test_fit, list(held_out), True))
     for fit, paths, is_held_out in groups:
         for view, path in zip(prepare_views(body, fit, preset.size), paths, strict=True):
             score, panel = score_view(created.avatar, view, Path(path).name, is_held_out, backend)
             scores.append(score)
             panels.append(panel)
+    identity, notes = _identity(body, created.avatar, groups, progress)
     progress("score", 1.0)
     return EvalResult(
         created=created,
         scores=tuple(scores),
         panels=tuple(panels),
         seconds=time.perf_counter() - start,
+        identity=identity,
+        notes=notes,
     )
+
+
+def _identity(body, avatar: Avatar, groups, progress: Progress):
+    """(identity scores of every scored photo, notes): core.recon.identity where dlib is
+    installed, else no scores and one sentence why."""
+    from .identity import identity_scores, load_identity_model
+
+    try:
+        model = load_identity_model()
+    except LcaError as error:
+        return (), (str(error),)
+    progress("face identity", 0.0)
+    scores: list[IdentityScore] = []
+    for fit, paths, _ in groups:
+        names = [Path(p).name for p in paths]
+        scores.extend(identity_scores(model, body, avatar, fit, names))
+    progress("face identity", 1.0)
+    return tuple(scores), ()
+
+
+def format_identity(scores: tuple[IdentityScore, ...]) -> str:
+    """A Markdown table of the face identity distances ("-": no face in the photo)."""
+    lines = [
+        "| photo | identity distance, fitted view | identity distance, frontal |",
+        "| --- | --- | --- |",
+    ]
+    for s in scores:
+        cells = ["-" if v is None else f"{v:.3f}" for v in (s.in_view, s.frontal)]
+        lines.append(f"| {s.photo} | {cells[0]} | {cells[1]} |")
+    return "\n".join(lines)
 
 
 def _fit_held_out(body, perceptions, fit: BodyFit, steps: int, progress: Progress) -> BodyFit:

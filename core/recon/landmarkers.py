@@ -3,8 +3,9 @@
 Only this file imports mediapipe, and only when a ``Landmarkers`` block is entered, so
 ``import core.recon`` stays cheap. Everything runs offline on the models inside the
 mediapipe 0.10.21 wheel: Pose and Holistic at model_complexity=1 (0 and 2 would download),
-FaceDetection (full range, ``model_selection=1``), Hands, and FaceMesh on video frames
-(:func:`face_mesh_video`). Results come back as numpy arrays in the pixel frame of the whole
+FaceDetection (full range, ``model_selection=1``), Hands, FaceMesh on still face close-ups
+(``Landmarkers.face_mesh``) and on video frames (:func:`face_mesh_video`). Results come
+back as numpy arrays in the pixel frame of the whole
 photo, whatever window of it was processed.
 """
 
@@ -100,6 +101,14 @@ class Landmarkers(contextlib.AbstractContextManager):
             boxes.append(Box(x0, y0, x0 + rel.width * width, y0 + rel.height * height))
         return boxes
 
+    def face_mesh(self, rgb: np.ndarray, window: Window) -> Landmarks | None:
+        """The 478 face-mesh points (refined eyes and lips) of the most prominent face in
+        ``rgb[window]``, in photo pixels, or None."""
+        result = self._process("face_mesh", window.cut(rgb))
+        if not result.multi_face_landmarks:
+            return None
+        return _landmarks(result.multi_face_landmarks[0], window)
+
     def hand_count(self, rgb: np.ndarray) -> int:
         """How many hands MediaPipe Hands finds in the whole of ``rgb``."""
         result = self._process("hands", rgb)
@@ -189,7 +198,7 @@ def _quiet_logging() -> None:
 
 def _make(name: str) -> Any:
     _quiet_logging()
-    from mediapipe.python.solutions import face_detection, hands, holistic, pose
+    from mediapipe.python.solutions import face_detection, face_mesh, hands, holistic, pose
 
     if name == "pose":
         return pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
@@ -202,6 +211,8 @@ def _make(name: str) -> Any:
         )
     if name == "faces":
         return face_detection.FaceDetection(model_selection=1, min_detection_confidence=FACE_SCORE)
+    if name == "face_mesh":
+        return face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True)
     if name == "hands":
         return hands.Hands(static_image_mode=True, max_num_hands=4, model_complexity=1)
     raise ValueError(f"unknown MediaPipe solution {name!r}")

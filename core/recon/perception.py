@@ -10,6 +10,7 @@ Thresholds were measured on ../shared/photos; docs/recon.md has the table.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,15 @@ from .errors import (
 from .geometry import Box, Window
 from .images import Photo
 from .landmarkers import Landmarkers, Landmarks, PoseHit
-from .people import Candidate, count_faces, extent_box, find_people, hide, seen_box
+from .people import (
+    FACE_MIN_RATIO,
+    Candidate,
+    count_faces,
+    extent_box,
+    find_people,
+    hide,
+    seen_box,
+)
 
 #: The 33 body landmarks, in MediaPipe Pose order ("left" is the person's own left).
 BODY_LANDMARK_NAMES = (
@@ -101,6 +110,9 @@ class Perception:
             "head" and "feet" (only when ``allow_partial`` was given).
         person: this person's number among the people found, 0 = leftmost.
         people: how many people were found in the photo.
+        close_up: True for a face close-up (a face mesh and no body): ``body`` is then all
+            zeros with visibility 0, there are no hands, ``mask`` covers the face mesh and
+            ``box`` is the face's; body fitting fits only the head, neck and camera to it.
     """
 
     photo: Photo
@@ -113,9 +125,15 @@ class Perception:
     missing: tuple[str, ...]
     person: int
     people: int
+    close_up: bool = False
 
 
-def perceive(photo: Photo, person: int | None = None, allow_partial: bool = False) -> Perception:
+def perceive(
+    photo: Photo,
+    person: int | None = None,
+    allow_partial: bool = False,
+    allow_close_up: bool = False,
+) -> Perception:
     """Find one person in ``photo`` and return their landmarks and silhouette.
 
     Args:
@@ -124,6 +142,9 @@ def perceive(photo: Photo, person: int | None = None, allow_partial: bool = Fals
             to right; None requires the photo to show exactly one person.
         allow_partial: accept a person whose head or feet are outside the frame or hidden
             (``Perception.missing`` names them) instead of refusing the photo.
+        allow_close_up: accept a face close-up (a face and no whole body: no body found,
+            more faces than bodies, or a head-and-shoulders portrait) as a face-only
+            Perception (``close_up``); ``person`` then numbers the faces from the left.
 
     Raises:
         NoPersonError, SeveralPeopleError, PersonCutOffError, PersonTooSmallError (all
@@ -137,19 +158,92 @@ def perceive(photo: Photo, person: int | None = None, allow_partial: bool = Fals
         people = find_people(rgb, models)
         faces = count_faces(rgb, models)
         count = max(len(people), faces)
+        if allow_close_up and faces and (not people or faces > len(people)):
+            return _close_up(photo, models, person)
         if not people:
             raise _nobody(photo, models, faces)
         index = _choose(photo, people, count, person)
         hit = _look_closer(rgb, people, index, models)
-    box = seen_box(hit.body.points, Window.whole(rgb.shape)) or people[index].box
+        box = seen_box(hit.body.points, Window.whole(rgb.shape)) or people[index].box
+        missing = _missing_parts(hit.body.points, photo)
+        if allow_close_up and missing and not allow_partial and hit.face is not None:
+            return _close_up(photo, models, person)  # a head-and-shoulders portrait
     _check_size(photo, extent_box(box, hit.mask))
-    missing = _missing_parts(hit.body.points, photo)
     if missing and not allow_partial:
         raise PersonCutOffError(
             f"The person in '{photo.path}' is cut off ({' and '.join(missing)} outside the photo "
             "or hidden); use a photo showing them from head to feet, or allow a partial person."
         )
     return _perception(photo, hit, box, missing, index, count)
+
+
+MIN_FACE_PIXELS = 64
+"""A face close-up's face (the face mesh's larger side) must span at least this many pixels:
+below it a full-body photo's own face says as much."""
+
+
+def _close_up(photo: Photo, models: Landmarkers, person: int | None) -> Perception:
+    """The face close-up Perception of the face numbered ``person`` from the left (None: the
+    photo must show one face)."""
+    rgb = photo.rgb
+    boxes = sorted(face_boxes(rgb, models), key=lambda b: b.center[0])
+    if len(boxes) > 1 and person is None:
+        raise SeveralPeopleError(
+            f"'{photo.path}' shows several faces ({len(boxes)}); choose one by number "
+            f"(0 to {len(boxes) - 1}, left to right) or crop the photo to one face."
+        )
+    index = person or 0
+    if not 0 <= index < len(boxes):
+        raise PerceptionError(
+            f"'{photo.path}' shows {len(boxes)} face{'' if len(boxes) == 1 else 's'}, so there "
+            f"is no face {index}; choose a number from 0 to {len(boxes) - 1} (left to right)."
+        )
+    window = Window.around(boxes[index], rgb.shape, CLOSE_UP_FILL)
+    found = models.face_mesh(rgb, window)
+    if found is None:
+        raise NoPersonError(
+            f"No face could be traced in '{photo.path}'; use a sharp photo of the face from "
+            "the front, or a photo showing the whole person from head to feet."
+        )
+    points = found.points
+    low, high = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    size = float(max(high - low))
+    if size < MIN_FACE_PIXELS:
+        raise PersonTooSmallError(
+            f"The face in '{photo.path}' is too small ({size:.0f} pixels across, "
+            f"{MIN_FACE_PIXELS} needed); use a closer or higher-resolution face photo."
+        )
+    zeros = np.zeros((33, 4), dtype=np.float32)
+    hit = PoseHit(
+        body=Landmarks(zeros),
+        world=np.zeros((33, 3), np.float32),
+        mask=face_mask(points[:, :2], rgb.shape[:2]),
+        face=found,
+    )
+    box = Box(float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+    perception = _perception(photo, hit, box, (), index, len(boxes))
+    return dataclasses.replace(perception, close_up=True)
+
+
+CLOSE_UP_FILL = 0.5
+"""FaceMesh runs on a square window in which the detected face box spans this share."""
+
+
+def face_boxes(rgb: np.ndarray, models: Landmarkers) -> list[Box]:
+    """The faces :func:`core.recon.people.count_faces` counts, as boxes."""
+    boxes = models.faces(rgb)
+    widest = max((b.width for b in boxes), default=0.0)
+    return [b for b in boxes if b.width >= FACE_MIN_RATIO * widest]
+
+
+def face_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W) float32: 1 inside the convex hull of the face points (P, 2), else 0."""
+    import cv2
+
+    mask = np.zeros(shape, dtype=np.uint8)
+    hull = cv2.convexHull(np.round(points).astype(np.int32))
+    cv2.fillConvexPoly(mask, hull, 1)
+    return mask.astype(np.float32)
 
 
 def _nobody(photo: Photo, models: Landmarkers, faces: int) -> PerceptionError:

@@ -142,6 +142,21 @@ def sample_camera(azimuth: float, width: int = 720, height: int = 1080) -> Camer
     return orbit_camera((0.0, 0.0, -0.05), 3.6, azimuth, 3.0, width, height, fov_y_deg=36.0)
 
 
+FACE_PHOTO_SIZE = (720, 960)
+"""Width and height of the sample person's face close-up photo."""
+
+
+def face_camera(avatar: Avatar, width: int = 720, height: int = 960) -> Camera:
+    """A portrait camera in front of the avatar's head (canonical pose): the head fills about
+    60% of the height, seen from slightly above, 30 degrees vertical field of view."""
+    from ..posing import avatar_scene
+    from ..render.camera import frame_points
+
+    head = avatar.binding.part == avatar.part_names.index("head")
+    means = avatar_scene(avatar).means[head]
+    return frame_points(means, 0.0, 3.0, width, height, fov_y_deg=30.0, margin=1.6)
+
+
 def backdrop(width: int, height: int) -> np.ndarray:
     """(H, W, 3) float studio backdrop: the wall fading into the floor below 80% height."""
     t = np.clip((np.arange(height, dtype=np.float32) / height - 0.78) / 0.06, 0.0, 1.0)
@@ -168,16 +183,23 @@ def write_sample_photos(
     views: tuple[str, ...] = ("front",),
     size: tuple[int, int] = (720, 1080),
     count: int = 60_000,
+    seed: int = 7,
 ) -> list[Path]:
-    """Photograph the sample person from each named view (VIEWS) in the canonical pose;
-    writes ``sample_<view>.png`` in ``out_dir`` and returns the paths."""
+    """Photograph the sample person from each named view (VIEWS, or "face" for a face
+    close-up of FACE_PHOTO_SIZE, :func:`face_camera`) in the canonical pose; writes
+    ``sample_<view>.png`` in ``out_dir`` and returns the paths. ``seed`` places the
+    Gaussians (:func:`sample_avatar`)."""
     from PIL import Image
 
-    avatar = sample_avatar(body, count=count)
+    avatar = sample_avatar(body, count=count, seed=seed)
     pose = rest_pose(body)
     paths = []
     for view in views:
-        image = photograph(avatar, body, pose, sample_camera(VIEWS[view], *size))
+        if view == "face":
+            camera = face_camera(avatar, *FACE_PHOTO_SIZE)
+        else:
+            camera = sample_camera(VIEWS[view], *size)
+        image = photograph(avatar, body, pose, camera)
         path = Path(out_dir) / f"sample_{view}.png"
         with atomic_path(path) as tmp:
             Image.fromarray(image).save(tmp, format="PNG")

@@ -43,6 +43,15 @@ CROP_MARGIN = 0.05
 side on every side (clipped to the photo)."""
 MASK_THRESHOLD = 0.5
 """A pixel shows the person where the perception mask is at least this."""
+SAME_SURFACE = 0.01
+"""Metres within which a Gaussian behind another body part's pixel still counts as the same
+surface (the seams between parts); beyond it, up to DEPTH_TOLERANCE, only its own part may
+cover it."""
+CLOSE_UP_MARGIN = 0.25
+"""A face close-up is cropped to its face mask grown by this share of its longer side."""
+SEAM_FRACTION = 0.03
+"""Colours from a view fade in over this share of its crop's longer side inside its mask's
+edge, so that views of different sharpness blend across the seam instead of cutting."""
 MASK_ERODE = 2
 """Pixels (at the fitting resolution) by which the person mask shrinks before colours are
 sampled inside it."""
@@ -63,6 +72,8 @@ class ViewTarget:
         background), so where colours are taken from.
     vertices: (V, 3) float32 body-mesh vertices in this photo's pose, at the fitted shape.
     box: (x0, y0, x1, y1) the crop in photo pixels.
+    close_up: a face close-up: its mask is the face mesh's, so it says where the person
+        surely is, not where they are not (the head's hair and neck lie outside it).
     """
 
     camera: Camera
@@ -71,6 +82,7 @@ class ViewTarget:
     inner: Tensor
     vertices: Tensor
     box: tuple[int, int, int, int]
+    close_up: bool = False
 
 
 def posed_vertices(body: BodyModel, fit: BodyFit) -> Tensor:
@@ -136,7 +148,11 @@ def prepare_view(view: FittedView, vertices: Tensor, size: int) -> ViewTarget:
             f"The camera of '{photo.path}' is {camera.width}x{camera.height} but the photo is "
             f"{photo.width}x{photo.height}; the camera must be the photo's."
         )
-    x0, y0, x1, y1 = _crop_box(view.perception.mask, vertices, camera, CROP_MARGIN)
+    close_up = view.perception.close_up
+    if close_up:  # the face only: the posed body reaches far outside the photo
+        x0, y0, x1, y1 = _crop_box(view.perception.mask, vertices[:0], camera, CLOSE_UP_MARGIN)
+    else:
+        x0, y0, x1, y1 = _crop_box(view.perception.mask, vertices, camera, CROP_MARGIN)
     crop_w, crop_h = x1 - x0, y1 - y0
     factor = min(1.0, size / max(crop_w, crop_h))
     width, height = max(8, round(crop_w * factor)), max(8, round(crop_h * factor))
@@ -162,7 +178,7 @@ def prepare_view(view: FittedView, vertices: Tensor, size: int) -> ViewTarget:
     window = 2 * MASK_ERODE + 1
     eroded = -F_nn.max_pool2d(-mask[None, None], window, stride=1, padding=MASK_ERODE)[0, 0]
     inner = eroded >= MASK_THRESHOLD
-    return ViewTarget(cropped, rgb, mask, inner, vertices.float(), (x0, y0, x1, y1))
+    return ViewTarget(cropped, rgb, mask, inner, vertices.float(), (x0, y0, x1, y1), close_up)
 
 
 def crop_views(fit: BodyFit, vertices: Tensor, size: int = RENDER_SIZE) -> list[ViewTarget]:
@@ -223,13 +239,19 @@ class Visibility:
     pixels: (N, 2) its centre in the view's pixels; facing: (N,) cos of the angle between its
     triangle's normal and the ray to the camera; unoccluded: (N,) bool, its centre inside the
     image, in front of the camera and at most DEPTH_TOLERANCE behind the rendered depth
-    pass; in_mask: (N,) bool, its centre lies in the view's ``inner`` mask.
+    pass (SAME_SURFACE where another body part wins the pixel); in_mask: (N,) bool, its
+    centre lies in the view's ``inner`` mask; density: (N,)
+    the view's pixels per metre at its centre (focal length / depth): how sharply the view
+    shows it; edge: (N,) in [0, 1], 0 at the ``inner`` mask's edge rising to 1 at
+    SEAM_FRACTION of the crop inside it.
     """
 
     pixels: Tensor
     facing: Tensor
     unoccluded: Tensor
     in_mask: Tensor
+    density: Tensor
+    edge: Tensor
 
 
 @torch.no_grad()
@@ -242,7 +264,8 @@ def visibility(
     means = world.means[0]
     normals = triangle_frames(vertices, faces).rotation[0, binding.triangle, :, 2]
     camera = view.camera
-    depth = render(splat_scene(binding, world), camera, backend=backend).depth
+    rendered = render(splat_scene(binding, world), camera, backend=backend)
+    depth = rendered.depth
     pixels, z = project_points(camera, means)
     towards = camera.position.to(means) - means
     facing = (normals * towards).sum(-1) / towards.norm(dim=-1).clamp_min(1e-9)
@@ -252,6 +275,21 @@ def visibility(
     col = x.floor().long().clamp(0, width - 1)
     row = y.floor().long().clamp(0, height - 1)
     surface = depth[row, col]
+    # Another body part in front (a hand on the chest, crossed arms) hides it even within
+    # DEPTH_TOLERANCE; its own part, or any part on the same surface, does not.
+    own = rendered.part[row, col] == binding.part.to(rendered.part.device)
     unoccluded = inside & (surface > 0) & (z <= surface + DEPTH_TOLERANCE)
+    unoccluded &= own | (z <= surface + SAME_SURFACE)
     in_mask = sample_image(view.inner.float()[..., None], pixels)[:, 0] >= 0.5
-    return Visibility(pixels, facing, unoccluded, in_mask)
+    density = camera.K[0, 0].to(z) / z.clamp_min(camera.near)
+    return Visibility(pixels, facing, unoccluded, in_mask, density, _edge(view, pixels))
+
+
+def _edge(view: ViewTarget, pixels: Tensor) -> Tensor:
+    """(N,) 0 at the edge of the view's ``inner`` mask rising to 1 at SEAM_FRACTION of the
+    crop's longer side inside it (a box blur of the mask, rescaled)."""
+    radius = max(1, round(SEAM_FRACTION * max(view.inner.shape)))
+    inner = view.inner.float()[None, None]
+    blurred = F_nn.avg_pool2d(inner, 2 * radius + 1, stride=1, padding=radius)[0, 0]
+    value = sample_image(blurred[..., None], pixels)[:, 0]
+    return (2 * value - 1).clamp(0, 1)

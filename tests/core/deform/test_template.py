@@ -2,7 +2,14 @@ import pytest
 import torch
 
 from core.deform.frames import triangle_frames
-from core.deform.template import make_starter_avatar, sample_surface
+from core.deform.template import (
+    FACE_DENSITY,
+    FEATURE_DENSITY,
+    HAND_DENSITY,
+    make_starter_avatar,
+    region_density,
+    sample_surface,
+)
 from core.render.sh import SH_C0
 
 
@@ -36,9 +43,9 @@ def test_starter_covers_the_body(anny_body, starter):
     assert set(starter.body.shape) == {p.name for p in anny_body.shape_parameters}
     # Every part of the body carries Gaussians.
     assert set(starter.binding.part.tolist()) == set(range(len(starter.part_names)))
-    # Density follows area: triangles' counts track their area share.
+    # Density follows area times the region density: triangles' counts track their share.
     frames = triangle_frames(starter.canonical_vertices[None], starter.faces)
-    area = 0.5 * frames.size[0] ** 2
+    area = 0.5 * frames.size[0] ** 2 * region_density(anny_body, starter.canonical_vertices)
     counts = torch.bincount(starter.binding.triangle, minlength=area.shape[0]).float()
     expected = area / area.sum() * starter.count
     assert (counts - expected).abs().max() <= 1.0
@@ -67,3 +74,26 @@ def test_same_seed_same_file_bytes(anny_body):
     a = make_starter_avatar(anny_body, count=3_000, seed=11)
     b = make_starter_avatar(anny_body, count=3_000, seed=11)
     assert lca_bytes(a) == lca_bytes(b)
+
+
+def test_faces_and_hands_get_several_times_the_torso_density(anny_body, starter):
+    frames = triangle_frames(starter.canonical_vertices[None], starter.faces)
+    area = 0.5 * frames.size[0] ** 2
+    counts = torch.bincount(starter.binding.triangle, minlength=area.shape[0]).float()
+    density = region_density(anny_body, starter.canonical_vertices)
+    names = starter.part_names
+    part = anny_body.vertex_parts[starter.faces[:, 0]]
+
+    def per_area(mask):
+        return float(counts[mask].sum() / area[mask].sum())
+
+    torso = per_area(part == names.index("torso"))
+    hands = per_area((part == names.index("hand.L")) | (part == names.index("hand.R")))
+    assert hands > 5 * torso
+    assert per_area(density == FACE_DENSITY) > 4 * torso
+    assert per_area(density == FEATURE_DENSITY) > 10 * torso
+    # Each disc is as wide as the spacing where it sits: hands' discs are smaller.
+    width = starter.binding.log_scale[:, 0].exp() * frames.size[0, starter.binding.triangle]
+    on_hand = density[starter.binding.triangle] == HAND_DENSITY
+    on_torso = part[starter.binding.triangle] == names.index("torso")
+    assert float(width[on_hand].median()) < 0.5 * float(width[on_torso].median())

@@ -144,3 +144,24 @@ def test_a_photo_from_behind_fills_in_the_back(anny_body, subject, fitted):
     back = prepare_views(anny_body, both, SIZE)[1]
     with_back, front_only = view_psnr(two_views, back), view_psnr(fitted, back)
     assert with_back > front_only + BACK_GAIN, (with_back, front_only)
+
+
+def test_pixels_outside_the_person_mask_never_colour_the_body(anny_body, front_fit):
+    """A magenta occluder over the chest that the mask leaves out (a bag, a dog): no
+    Gaussian takes its colour, neither from the projection nor from refinement."""
+    import dataclasses
+
+    view = prepare_views(anny_body, front_fit, SIZE)[0]
+    rows, cols = torch.nonzero(view.inner, as_tuple=True)
+    top = int(rows.min()) + (int(rows.max()) - int(rows.min())) // 4
+    middle = (int(cols.min()) + int(cols.max())) // 2
+    block = (slice(top, top + 30), slice(middle - 15, middle + 15))
+    rgb, mask, inner = view.rgb.clone(), view.mask.clone(), view.inner.clone()
+    rgb[block] = torch.tensor([1.0, 0.0, 1.0])
+    mask[block] = 0.0
+    inner[block] = False
+    occluded = dataclasses.replace(view, rgb=rgb, mask=mask, inner=inner)
+    avatar = fit_appearance(anny_body, front_fit, [occluded], count=COUNT, steps=20)
+    colour = colours(avatar)
+    magenta = (colour[:, 0] > 0.6) & (colour[:, 1] < 0.3) & (colour[:, 2] > 0.6)
+    assert int(magenta.sum()) == 0

@@ -55,7 +55,7 @@ def patched(monkeypatch, anny_body, scene):
     _, perception, pose, camera = scene
     calls = {"perceive": 0, "fit_body": []}
 
-    def fake_perceive(photo, person=None, allow_partial=False):
+    def fake_perceive(photo, person=None, allow_partial=False, allow_close_up=False):
         calls["perceive"] += 1
         return dataclasses.replace(perception, photo=photo)
 

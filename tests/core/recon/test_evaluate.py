@@ -61,6 +61,12 @@ def test_held_out_view_is_scored_and_beats_a_grey_avatar(tiny, photos, anny_body
     assert good.psnr_person > bad.psnr_person + 3
     held = result.held_out[0]
     assert held.psnr_person > bad.psnr_person
+    if result.notes:  # dlib absent: one sentence, no scores
+        assert not result.identity and "dlib" in result.notes[0]
+        return
+    assert [s.photo for s in result.identity] == ["sample_front.png", "sample_three-quarter.png"]
+    for s in result.identity:
+        assert 0 <= s.in_view < 1.5 and 0 <= s.frontal < 1.5
 
 
 def test_cli_writes_scores_and_side_by_side_images(tiny, photos, tmp_path, capsys):
@@ -76,7 +82,7 @@ def test_cli_writes_scores_and_side_by_side_images(tiny, photos, tmp_path, capsy
     assert (out / "heldout_sample_three-quarter.png").exists()
 
 
-def test_no_held_out_photo_is_one_sentence(tiny, photos, tmp_path, capsys):
-    assert main(["eval", "--train", str(photos[0]), "--out", str(tmp_path)]) == 2
+def test_no_training_photo_is_one_sentence(tmp_path, capsys):
+    assert main(["eval", "--held-out", "x.jpg", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert "held-out" in err and err.count("\n") == 1
+    assert "training photos" in err and err.count("\n") == 1

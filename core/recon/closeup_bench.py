@@ -1,0 +1,168 @@
+"""Close-up scores on synthetic subjects with known truth (BENCHMARKS.md, docs/recon.md).
+
+The truth is the project's sample person (``core.recon.sample_person``) seeded anew: it is
+photographed from the front (720 x 1080) and, optionally, in a face close-up
+(:func:`core.recon.sample_person.face_camera`); ``lca create`` makes an
+avatar from the photos; both avatars, in the canonical pose, are rendered in 512 x 512
+close-ups (the named views ``face``, 20 degrees to the side so not the face photo's own
+view, and ``hand.L``, ``hand.R``), each framed on its own head or hand as ``lca render
+--camera face`` frames it (the created body's shape differs a little from the truth's, so
+one shared camera would score the shape fit instead of the close-up), and compared by PSNR
+and SSIM over the pixels that either covers.
+
+    python -m core.recon.closeup_bench --seeds 11 --quality draft [--face-photo] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from ..avatar.avatar import Avatar
+from ..posing import avatar_scene
+from ..render import render
+from ..render.named_views import camera_for
+from ..render.types import Camera
+from .losses import masked_psnr, ssim_map
+
+SIZE = 512
+CLOSE_UPS = {"face": ("face", 20.0), "hand.L": ("hand.L", 0.0), "hand.R": ("hand.R", 0.0)}
+"""Name -> (named view, azimuth in degrees)."""
+BACKGROUND = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class CloseUpScore:
+    """PSNR (dB) and mean SSIM of one close-up, over the pixels either avatar covers."""
+
+    view: str
+    psnr: float
+    ssim: float
+
+
+def close_up_camera(truth: Avatar, view: str, size: int = SIZE) -> Camera:
+    """The close-up camera ``view`` (CLOSE_UPS) framed on ``truth`` in the canonical pose."""
+    from ..render.named_views import CLOSE_UPS as PARTS
+    from ..render.named_views import ViewSpec
+
+    name, azimuth = CLOSE_UPS[view]
+    spec = ViewSpec(name, azimuth, 5.0, parts=PARTS[name])
+    means = avatar_scene(truth).means
+    return camera_for(spec, means, truth.binding.part, truth.part_names, size, size)
+
+
+def close_up_scores(truth: Avatar, made: Avatar, size: int = SIZE) -> list[CloseUpScore]:
+    """Scores of ``made`` against ``truth`` in every close-up of CLOSE_UPS, each framed on
+    its own avatar."""
+    scores = []
+    for view in CLOSE_UPS:
+        with torch.no_grad():
+            a = render(
+                avatar_scene(truth), close_up_camera(truth, view, size), background=BACKGROUND
+            )
+            b = render(avatar_scene(made), close_up_camera(made, view, size), background=BACKGROUND)
+        covered = (a.alpha > 0.5) | (b.alpha > 0.5)
+        similarity = ssim_map(b.rgb.clamp(0, 1), a.rgb.clamp(0, 1))
+        scores.append(
+            CloseUpScore(
+                view=view,
+                psnr=masked_psnr(b.rgb.clamp(0, 1), a.rgb.clamp(0, 1), covered),
+                ssim=float(similarity[covered].mean()),
+            )
+        )
+    return scores
+
+
+def close_up_images(truth: Avatar, made: Avatar, size: int = 256):
+    """A PIL image: a row per close-up (truth | made)."""
+    from PIL import Image
+
+    from ..images import rgb_image
+
+    sheet = Image.new("RGB", (2 * size, len(CLOSE_UPS) * size))
+    for row, view in enumerate(CLOSE_UPS):
+        for col, avatar in enumerate((truth, made)):
+            camera = close_up_camera(avatar, view, size)
+            with torch.no_grad():
+                result = render(avatar_scene(avatar), camera, background=BACKGROUND)
+            sheet.paste(rgb_image(result), (col * size, row * size))
+    return sheet
+
+
+def _photo(path: Path, truth: Avatar, body, camera: Camera) -> Path:
+    from PIL import Image
+
+    from ..body.poses import rest_pose
+    from .sample_person import photograph
+
+    Image.fromarray(photograph(truth, body, rest_pose(body), camera)).save(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..body.anny_body import AnnyBody
+    from ..create_settings import CreateSettings
+    from . import sample_person
+    from .create import create_avatar
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", default="11", help="comma-separated truth seeds")
+    parser.add_argument("--quality", default="draft")
+    parser.add_argument("--face-photo", action="store_true", help="add a face close-up photo")
+    parser.add_argument("--out", default="out/closeup_bench")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    body = AnnyBody()
+    rows = []
+    for seed in (int(s) for s in args.seeds.split(",")):
+        truth = sample_person.sample_avatar(body, seed=seed)
+        folder = out / f"seed{seed}"
+        folder.mkdir(exist_ok=True)
+        photos = [_photo(folder / "front.png", truth, body, sample_person.sample_camera(0.0))]
+        if args.face_photo:
+            camera = sample_person.face_camera(truth)
+            photos.append(_photo(folder / "face.png", truth, body, camera))
+        start = time.perf_counter()
+        created = create_avatar(photos, CreateSettings(quality=args.quality, device="cpu"))
+        seconds = time.perf_counter() - start
+        scores = close_up_scores(truth, created.avatar)
+        name = f"{args.quality}{'_face' if args.face_photo else ''}"
+        from ..avatar.lca_file import save_lca
+
+        save_lca(created.avatar, folder / f"avatar_{name}.lca")
+        close_up_images(truth, created.avatar).save(folder / f"closeups_{name}.png")
+        row = {
+            "seed": seed,
+            "quality": args.quality,
+            "face_photo": args.face_photo,
+            "create_s": round(seconds, 1),
+            "stages": asdict(created.seconds),
+            "scores": [asdict(s) for s in scores],
+        }
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+    (out / f"scores_{args.quality}{'_face' if args.face_photo else ''}.json").write_text(
+        json.dumps(rows, indent=2)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
+
+
+def rescore(truth_seed: int, lca: Path) -> list[CloseUpScore]:
+    """Scores of a saved avatar against the truth of ``truth_seed`` (module docstring)."""
+    from ..avatar.lca_file import load_lca
+    from ..body.anny_body import AnnyBody
+    from . import sample_person
+
+    truth = sample_person.sample_avatar(AnnyBody(), seed=truth_seed)
+    return close_up_scores(truth, load_lca(lca))

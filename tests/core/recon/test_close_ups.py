@@ -1,0 +1,54 @@
+"""Face close-up photos as extra views (issue 13): perception of a face with no body, the
+refusals (alone, several faces, too small, another person), and body fitting of the head
+and camera in a close-up beside a full-body photo."""
+
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+
+from core.commands.main import main
+from core.recon import load_photo
+from core.recon.errors import PersonTooSmallError, SeveralPeopleError
+from core.recon.perception import MIN_FACE_PIXELS, perceive
+from tests.photos import shared_photo
+
+FACE = "face_closeup_woman_facepaint_01.jpg"
+CHILDREN = "face_closeup_two_children_01.jpg"
+
+
+def test_a_face_close_up_is_a_face_only_view():
+    seen = perceive(load_photo(shared_photo(FACE)), allow_close_up=True)
+    assert seen.close_up and seen.face is not None and seen.left_hand is None
+    assert seen.body.visibility.max() == 0
+    assert 0.05 < seen.mask.mean() < 0.5  # the face mesh's hull, not the whole photo
+    assert seen.box.width > MIN_FACE_PIXELS
+
+
+def test_two_faces_need_a_person_number():
+    photo = load_photo(shared_photo(CHILDREN))
+    with pytest.raises(SeveralPeopleError, match=r"several faces \(2\); choose one"):
+        perceive(photo, allow_close_up=True)
+    right = perceive(photo, person=1, allow_close_up=True)
+    left = perceive(photo, person=0, allow_close_up=True)
+    assert right.close_up and right.person == 1
+    assert left.box.center[0] < right.box.center[0]
+
+
+def test_a_face_under_64_pixels_is_too_small(tmp_path):
+    face = Image.open(shared_photo(FACE)).convert("RGB")
+    small = face.resize((face.width * 150 // face.height, 150), Image.LANCZOS)  # a 62 px face
+    canvas = Image.new("RGB", (300, 300), (128, 128, 128))
+    canvas.paste(small, ((300 - small.width) // 2, 75))
+    path = tmp_path / "small_face.png"
+    canvas.save(path)
+    with pytest.raises(PersonTooSmallError, match="face .* too small"):
+        perceive(load_photo(path), allow_close_up=True)
+
+
+def test_a_face_close_up_alone_is_refused_in_one_sentence(tmp_path, capsys):
+    out = tmp_path / "face.lca"
+    assert main(["create", str(shared_photo(FACE)), "-o", str(out), "--threads", "1"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "add a full-body photo" in errors[0]
+    assert not out.exists()
