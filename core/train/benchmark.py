@@ -1,0 +1,76 @@
+"""`lca bench infer`: seconds per avatar of the network's feedforward prediction.
+
+The photo is the sample person's front view (core.recon.sample_person), its crop and posed
+body taken from the true pose and camera: body fitting is excluded, as the issue asks. Timed:
+seeding the template at the person's shape (core.deform.template) and the forward pass on
+it (core.model.network.predict_avatar); for scale, one render of the predicted avatar at
+512x512 on the same device.
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+
+from ..bench import median_seconds
+from ..model.config import model_config
+from ..model.inputs import ModelView
+from ..model.network import new_network, predict_avatar
+
+INFER_TARGET_S = {"tiny": 3.0, "small": 1.0}
+"""Goals of issue 12: tiny on this 2-core CPU, small on an H100."""
+
+
+def bench_infer(size: str, repeats: int, device: torch.device) -> None:
+    """Print the median seconds of seeding and predicting one avatar of model ``size``."""
+    from ..body.anny_body import AnnyBody
+    from ..body.poses import rest_pose
+    from ..deform.template import make_starter_avatar
+    from ..posing import avatar_scene, posed_vertices
+    from ..recon.sample_person import sample_avatar, sample_camera, sample_shape
+    from ..render import render
+    from ..render.named_views import camera_for
+
+    config = model_config(size)
+    body = AnnyBody(device=device)
+    net = new_network(config, body).to(device).eval()
+    person = sample_avatar(body, count=60_000)
+    camera = sample_camera(0.0, 512, 768)
+    vertices = posed_vertices(person, body, [rest_pose(body)])[0]
+    with torch.no_grad():
+        shot = render(avatar_scene(person, vertices), camera, backend="torch")
+    view = ModelView(shot.rgb.float(), shot.alpha.float(), camera, vertices.float())
+    shape = sample_shape(body)
+
+    def seed():
+        return make_starter_avatar(body, count=config.gaussians, shape=shape)
+
+    template = seed()
+
+    def predict():
+        avatar = predict_avatar(net, template, [view])
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return avatar
+
+    seed_s, _ = median_seconds(seed, repeats)
+    start = time.perf_counter()
+    avatar = predict()
+    first = time.perf_counter() - start
+    predict_s, best = median_seconds(predict, repeats)
+    scene = avatar_scene(avatar)
+    front = camera_for("front", scene.means, avatar.binding.part, avatar.part_names, 512, 512)
+    with torch.no_grad():
+        render_s, _ = median_seconds(lambda: render(scene, front, backend="torch"), repeats)
+    total = seed_s + predict_s
+    goal = INFER_TARGET_S.get(size)
+    against = f"; goal {goal:.0f} s -> {total / goal:.2f}x of budget" if goal else ""
+    params = sum(p.numel() for p in net.parameters())
+    print(
+        f"infer {size} ({params / 1e6:.2f} M parameters, {config.gaussians:,} Gaussians, "
+        f"{config.image}px crops, 1 photo, {device.type}): seed template {seed_s:.3f} s + "
+        f"forward {predict_s:.3f} s (min {best:.3f}, first call {first:.3f}) = {total:.3f} s"
+        f" per avatar{against}; one 512x512 torch render of it {render_s:.3f} s -> "
+        f"{total / render_s:.1f} renders"
+    )
