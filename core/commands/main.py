@@ -18,12 +18,14 @@ from . import (
     bench,
     blender,
     create,
+    data,
     demo,
     evaluate,
     export_ply,
     face_capture,
     info,
     render,
+    train,
     warm,
 )
 
@@ -42,6 +44,8 @@ COMMANDS = (
     demo,
     warm,
     blender,
+    data,
+    train,
 )
 """The command modules, in the order ``lca --help`` lists them; each has
 ``add_parser(subparsers)`` and ``run(args) -> int``."""
