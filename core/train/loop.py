@@ -26,7 +26,7 @@ from ..body.model import BodyModel
 from ..errors import PATH_LIMIT, LcaError, quoted
 from ..fileio import atomic_write_bytes
 from ..model.checkpoint import TrainingRecord, load_checkpoint, save_checkpoint
-from ..model.config import model_config
+from ..model.config import ModelConfig, model_config
 from ..model.network import LcaNet, new_network
 from ..progress import Progress, no_progress
 from . import distributed
@@ -60,13 +60,39 @@ def learning_rate(config: TrainConfig, step: int) -> float:
     return o.lr * (o.final_lr_share + (1 - o.final_lr_share) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def make_network(config: TrainConfig, body: BodyModel, init: Path | None) -> LcaNet:
+def make_network(
+    config: TrainConfig, body: BodyModel, init: Path | None, net_config: ModelConfig | None = None
+) -> LcaNet:
     """A new network seeded by the run's seed, or the checkpoint ``init`` (its config must be
-    the run's model)."""
+    the run's model); net_config: instead of the named size ``config.model`` (tests)."""
+    net_config = net_config or model_config(config.model)
     if init is not None:
-        return load_checkpoint(init, expect=model_config(config.model))[0].train()
+        return load_checkpoint(init, expect=net_config)[0].train()
     torch.manual_seed(config.run.seed)
-    return new_network(model_config(config.model), body)
+    return new_network(net_config, body)
+
+
+def accumulate_gradients(
+    net: LcaNet, subjects: list[Subject], config: TrainConfig, step: int, device: torch.device
+) -> tuple[float, int]:
+    """The gradients of step ``step``'s loss on this rank's share of the samples, scaled so
+    that their mean over the ranks is the gradient of the mean loss over all the samples:
+    (mean loss over every rank's samples, samples this rank used)."""
+    o = config.optim
+    rank, world = distributed.rank(), distributed.world_size()
+    backend = "torch" if device.type == "cpu" else "auto"
+    total, used = 0.0, 0
+    for micro in range(o.accumulate):
+        draw = step * o.accumulate + micro
+        samples = draw_samples(subjects, config.data, config.run.seed, draw, o.batch)
+        for sample in samples[rank::world]:
+            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+                prediction = net(sample.subject.template, sample.inputs)
+            loss, _ = sample_loss(_float32(prediction), sample, config.loss, backend)
+            (loss * world / (len(samples) * o.accumulate)).backward()
+            total += float(loss.detach())
+            used += 1
+    return distributed.all_mean(total / max(used, 1)), used
 
 
 def train_step(
@@ -80,32 +106,14 @@ def train_step(
     """One optimiser step (every rank calls it): (mean loss over the ranks' samples, gradient
     norm before clipping, samples this rank used). The step is not taken if the loss is not
     finite."""
-    o = config.optim
     for group in optimiser.param_groups:
         group["lr"] = learning_rate(config, step)
     optimiser.zero_grad(set_to_none=True)
-    rank, world = distributed.rank(), distributed.world_size()
-    total, used = 0.0, 0
-    for micro in range(o.accumulate):
-        samples = draw_samples(
-            subjects, config.data, config.run.seed, step * o.accumulate + micro, o.batch
-        )
-        mine = samples[rank::world]
-        for sample in mine:
-            with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                prediction = net(sample.subject.template, sample.inputs)
-            prediction = _float32(prediction)
-            loss, _ = sample_loss(
-                prediction, sample, config.loss, "torch" if device.type == "cpu" else "auto"
-            )
-            (loss / (len(samples) * o.accumulate / world)).backward()
-            total += float(loss.detach())
-            used += 1
-    mean = distributed.all_mean(total / max(used, 1))
+    mean, used = accumulate_gradients(net, subjects, config, step, device)
     if not math.isfinite(mean):
         return mean, float("nan"), used
     distributed.average_gradients(net)
-    norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), o.clip))
+    norm = float(torch.nn.utils.clip_grad_norm_(net.parameters(), config.optim.clip))
     optimiser.step()
     return mean, norm, used
 
@@ -126,6 +134,7 @@ def train(
     device: torch.device | None = None,
     progress: Progress = no_progress,
     report: Callable[[str], None] | None = None,
+    net_config: ModelConfig | None = None,
 ) -> TrainResult:
     """Train per ``config`` into the run folder ``run`` (module docstring). progress: the
     share of steps done ("training"); report: called on rank 0 with a line per logged step."""
@@ -142,7 +151,7 @@ def train(
         progress("loading subjects", i / len(paths))
         subjects.append(load_subject(body, path, config.data, config.run.seed))
     progress("loading subjects", 1.0)
-    net = make_network(config, body, init).to(device).train()
+    net = make_network(config, body, init, net_config).to(device).train()
     optimiser = torch.optim.AdamW(
         net.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
     )

@@ -1,26 +1,7 @@
 import pytest
 import torch
 
-from core.model.config import ModelConfig
-
-MICRO = ModelConfig(
-    name="micro",
-    width=32,
-    depth=1,
-    encoder_depth=1,
-    heads=2,
-    mlp_ratio=2.0,
-    patch=8,
-    image=32,
-    anchors=32,
-    neighbours=3,
-    bands=2,
-    decoder_hidden=16,
-    correction_hidden=16,
-    depth_grid=16,
-    gaussians=500,
-)
-"""A network small enough for tests (the named sizes are core.model.config.SIZES)."""
+from tests.core.model.micro import MICRO, micro_anchors, micro_net
 
 
 @pytest.fixture(scope="session")
@@ -49,19 +30,9 @@ def views(template):
 
 @pytest.fixture(scope="session")
 def anchors(anny_body):
-    """(M,) the micro network's anchor vertices on the default-shape canonical mesh."""
-    from core.model.anchors import farthest_points
-
-    with torch.no_grad():
-        canonical = anny_body.forward(anny_body.default_shape(1)).vertices[0].float()
-    return farthest_points(canonical, MICRO.anchors)
+    return micro_anchors(anny_body)
 
 
 @pytest.fixture()
 def net(anny_body, anchors):
-    """A new micro network, seeded."""
-    from core.model.network import LcaNet
-
-    torch.manual_seed(0)
-    V = anny_body.skinning_weights.shape[0]
-    return LcaNet(MICRO, anchors, V, len(anny_body.bone_names), len(anny_body.expression_names))
+    return micro_net(anny_body, anchors)
