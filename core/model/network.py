@@ -106,9 +106,15 @@ class LcaNet(nn.Module):
         anchors = farthest_points(canonical_vertices, config.anchors)
         return cls(config, anchors, canonical_vertices.shape[0], bones, expressions)
 
-    def forward(self, template: Avatar, views: Sequence[ModelView]) -> Prediction:
+    def forward(
+        self, template: Avatar, views: Sequence[ModelView], base: Tensor | None = None
+    ) -> Prediction:
         """Predict ``template``'s Gaussians from 1..B photos ``views`` (their vertices posed
-        on the template's canonical mesh topology)."""
+        on the template's canonical mesh topology).
+
+        base: optional (N, 3) sRGB colours the colour correction starts from, e.g. today's
+        initialisation (core.recon.feedforward); None: the photos' colours where they see a
+        Gaussian, else the template's."""
         if not views:
             raise ValueError("LcaNet needs at least one photo.")
         canonical = template.canonical_vertices.float()
@@ -175,8 +181,13 @@ class LcaNet(nn.Module):
             index, weight = anchor_weights(means, anchor_canonical + centre, self.config.neighbours)
             colour, seen = photo_colours(binding, faces, squares, posed, depths)
         gathered = (x[index] * weight[..., None]).sum(1)  # (N, C)
-        base_template = binding.sh[:, 0] * SH_C0 + 0.5
-        base = torch.where(seen[:, None] > 0, colour, base_template)
+        if base is None:
+            base = torch.where(seen[:, None] > 0, colour, binding.sh[:, 0] * SH_C0 + 0.5)
+        elif tuple(base.shape) != (binding.count, 3):
+            raise ValueError(
+                f"base must be (N, 3) = ({binding.count}, 3), got {tuple(base.shape)}."
+            )
+        base = base.to(device=device, dtype=torch.float32)
         inputs = torch.cat(
             (gathered, fourier_features(means - centre, DECODER_BANDS), base, seen[:, None]), dim=-1
         )
@@ -230,11 +241,13 @@ def photo_colours(
     return total / weight.clamp_min(1e-9)[:, None], seen / len(squares)
 
 
-def predict_avatar(net: LcaNet, template: Avatar, views: Sequence[ModelView]) -> Avatar:
+def predict_avatar(
+    net: LcaNet, template: Avatar, views: Sequence[ModelView], base: Tensor | None = None
+) -> Avatar:
     """The avatar the network predicts from ``views`` on ``template`` (no gradients; on the
-    CPU), named as the template."""
+    CPU), named as the template; base: as for :meth:`LcaNet.forward`."""
     with torch.no_grad():
-        prediction = net(template, views)
+        prediction = net(template, views, base)
     binding = GaussianBinding(
         **{
             f.name: getattr(prediction.binding, f.name).detach().cpu()

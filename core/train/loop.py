@@ -29,6 +29,7 @@ from ..model.checkpoint import TrainingRecord, load_checkpoint, save_checkpoint
 from ..model.config import ModelConfig, model_config
 from ..model.network import LcaNet, new_network
 from ..progress import Progress, no_progress
+from ..recon.feedforward import base_colours
 from . import distributed
 from .config import TrainConfig
 from .data.shards import list_shards
@@ -86,8 +87,9 @@ def accumulate_gradients(
         draw = step * o.accumulate + micro
         samples = draw_samples(subjects, config.data, config.run.seed, draw, o.batch)
         for sample in samples[rank::world]:
+            base = base_colours(sample.subject.template, sample.inputs)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
-                prediction = net(sample.subject.template, sample.inputs)
+                prediction = net(sample.subject.template, sample.inputs, base)
             loss, _ = sample_loss(_float32(prediction), sample, config.loss, backend)
             (loss * world / (len(samples) * o.accumulate)).backward()
             total += float(loss.detach())
