@@ -20,7 +20,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--data", help="score: folder of held-out shards")
     p.add_argument("--checkpoint", help="score: the trained network")
     p.add_argument(
-        "--gaussians", type=int, default=4000, help="score: Gaussians of the template (4000)"
+        "--gaussians",
+        type=int,
+        help="synth: Gaussians of each subject (default 15000); score: of the template (4000)",
     )
     p.add_argument("--subjects", type=int, default=16, help="subjects (default 16)")
     p.add_argument("--views", type=int, default=8, help="full-body views each (default 8)")
@@ -44,11 +46,15 @@ def run(args: argparse.Namespace) -> int:
 
     from ..fileio import check_output_dir
     from ..progress import StageLine
-    from ..train.data.synth import SynthSettings, synthesize
+    from ..train.data.synth import SUBJECT_GAUSSIANS, SynthSettings, synthesize
 
     set_threads(args.threads)
     settings = SynthSettings(
-        subjects=args.subjects, views=args.views, size=args.size, seed=args.seed
+        subjects=args.subjects,
+        views=args.views,
+        size=args.size,
+        seed=args.seed,
+        gaussians=args.gaussians or SUBJECT_GAUSSIANS,
     )
     out = check_output_dir(Path(args.out))
     from ..body.anny_body import AnnyBody
@@ -72,7 +78,7 @@ def _score(args: argparse.Namespace) -> int:
     set_threads(args.threads)
     net, header = load_checkpoint(Path(args.checkpoint))
     paths = list_shards(args.data)
-    config = DataConfig(template_gaussians=args.gaussians)
+    config = DataConfig(template_gaussians=args.gaussians or 4000)
     with StageLine() as line:
         scores = heldout_scores(net, AnnyBody(), paths, config, progress=line)
     print(f"model {header.config.name}, {header.training.steps} steps ({header.training.stage})")

@@ -13,12 +13,14 @@ Letters: N Gaussians, H x W pixels.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F_nn
 from torch import Tensor
 
 from ..avatar.avatar import Avatar
+from ..body.model import BodyModel
 from ..model.inputs import ModelView
 from ..model.network import LcaNet, predict_avatar
 from .appearance import initial_colours
@@ -48,3 +50,30 @@ def feedforward_avatar(net: LcaNet, template: Avatar, views: Sequence[ViewTarget
     """The avatar ``net`` predicts on ``template`` from the photos ``views``."""
     inputs = [model_view(v) for v in views]
     return predict_avatar(net, template, inputs, base_colours(template, inputs))
+
+
+SHIPPED_CHECKPOINT = (
+    Path(__file__).resolve().parents[2] / "assets" / "models" / "lca-tiny.safetensors"
+)
+"""The model the network methods use unless given another (docs/models/lca-tiny.md)."""
+
+
+def load_network(path: Path | None, body: BodyModel) -> tuple[LcaNet | None, str]:
+    """(network, "") from ``path`` (None: SHIPPED_CHECKPOINT), or (None, the note saying why
+    ``lca create`` falls back to fitting) when it is missing, broken or made for another body."""
+    from ..errors import LcaError
+    from ..model.checkpoint import load_checkpoint
+
+    source = SHIPPED_CHECKPOINT if path is None else Path(path)
+    what = "no trained network is shipped" if path is None and not source.exists() else ""
+    if not what:
+        try:
+            net, header = load_checkpoint(source)
+        except LcaError as err:
+            what = str(err).rstrip(".")
+        else:
+            V = body.skinning_weights.shape[0]
+            if header.vertex_count == V and header.bones == len(body.bone_names):
+                return net.to(body.device), ""
+            what = f"the network in '{source.name}' was made for another body model"
+    return None, f"The avatar was made by fitting instead of the network: {what}."
