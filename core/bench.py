@@ -225,7 +225,7 @@ def face_capture_speed(frames: int = 60, size: str = "1280x720", repeats: int = 
     )
 
 
-BENCHMARKS = ("deform", "render", "io", "create", "motion", "face-capture", "infer")
+BENCHMARKS = ("deform", "render", "io", "create", "motion", "face-capture", "infer", "train")
 """What `lca bench` measures here (`lca bench blender` runs in Blender, lca_addon/benchmark.py)."""
 
 
@@ -245,6 +245,7 @@ class BenchRequest:
     photo: str | None = None
     device: str = "auto"
     model: str = "tiny"
+    data: str | None = None
 
 
 def run(request: BenchRequest) -> int:
@@ -282,6 +283,10 @@ def run(request: BenchRequest) -> int:
         from .train.benchmark import bench_infer
 
         bench_infer(request.model, request.repeats or 3, resolve_device(request.device))
+    elif request.what == "train":
+        from .train.benchmark import bench_train
+
+        bench_train(request.data or "data/synth", request.repeats or 3)
     elif request.what == "face-capture":
         for size in list(request.sizes) or ["1280x720"]:
             face_capture_speed(size=size, repeats=request.repeats or 3)

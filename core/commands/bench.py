@@ -9,8 +9,8 @@ from .options import add_threads_option, set_threads
 
 HELP = (
     "Measure speed: deform, render, io, create, motion (BVH read, retarget, face capture), "
-    "face-capture, blender (the live link per frame) or infer (the network's feedforward "
-    "prediction); "
+    "face-capture, blender (the live link per frame), infer (the network's feedforward "
+    "prediction) or train (training samples/s, 1 process vs 2 gloo ranks); "
     "prints figures and ratios. `lca bench fuzz` tries mutated inputs on every reader."
 )
 
@@ -29,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
             "blender",
             "fuzz",
             "infer",
+            "train",
         ),
     )
     p.add_argument(
@@ -58,6 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         default="tiny",
         help="infer: the network's size (default tiny)",
     )
+    p.add_argument("--data", help="train: a folder of shards (default data/synth)")
     p.add_argument("--cases", type=int, default=10_000, help="fuzz: most cases (default 10000)")
     p.add_argument("--seconds", type=float, default=60.0, help="fuzz: time limit (default 60)")
     p.add_argument("--seed", type=int, default=0, help="fuzz: seed of the cases (default 0)")
@@ -97,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         photo=args.photo,
         device=args.device,
         model=args.model,
+        data=args.data,
     )
     return run_bench(request)
 

@@ -82,3 +82,64 @@ def bench_infer(size: str, repeats: int, device: torch.device) -> None:
         f" per avatar{against}; one 512x512 torch render of it {render_s:.3f} s -> "
         f"{total / render_s:.1f} renders"
     )
+
+
+def bench_train(data: str, repeats: int) -> None:
+    """Print training samples per second in one process and in two gloo ranks (the same
+    global batch of 2 subjects split between them), and their ratio; ``data``: shards."""
+    import tempfile
+
+    import torch.multiprocessing as mp
+
+    from ..body.anny_body import AnnyBody
+    from .config import DataConfig, OptimConfig, TrainConfig
+
+    config = TrainConfig(
+        model="tiny",
+        data=DataConfig(train=data, target_views=2, template_gaussians=4000),
+        optim=OptimConfig(steps=repeats + 1, batch=2, warmup=1),
+    )
+    one = _steps_per_second(config, AnnyBody())
+    with tempfile.TemporaryDirectory() as folder:
+        rates = mp.get_context("spawn").SimpleQueue()
+        init = f"file://{folder}/rendezvous"
+        mp.spawn(_rank, args=(2, init, config, rates), nprocs=2, join=True)
+        two = rates.get()
+    batch = config.optim.batch
+    print(
+        f"train tiny, batch {batch}, 2 target views at the shards' size: 1 process "
+        f"{one * batch:.2f} samples/s; 2 gloo ranks {two * batch:.2f} samples/s -> "
+        f"{two / one:.2f}x ({torch.get_num_threads()} torch threads alone, half each in the "
+        "ranks)"
+    )
+
+
+def _steps_per_second(config, body) -> float:
+    from .data.shards import list_shards
+    from .dataset import load_subject
+    from .loop import make_network, train_step
+
+    subjects = [load_subject(body, p, config.data, 0) for p in list_shards(config.data.train)[:4]]
+    net = make_network(config, body, None)
+    optimiser = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    cpu = torch.device("cpu")
+    train_step(net, optimiser, subjects, config, 0, cpu)  # warm-up
+    start = time.perf_counter()
+    for step in range(1, config.optim.steps):
+        train_step(net, optimiser, subjects, config, step, cpu)
+    return (config.optim.steps - 1) / (time.perf_counter() - start)
+
+
+def _rank(rank: int, world: int, init: str, config, rates) -> None:
+    import torch.distributed as dist
+
+    from ..body.anny_body import AnnyBody
+
+    torch.set_num_threads(max(1, torch.get_num_threads() // world))
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    try:
+        rate = _steps_per_second(config, AnnyBody())
+        if rank == 0:
+            rates.put(rate)
+    finally:
+        dist.destroy_process_group()
