@@ -49,8 +49,12 @@ class CheckpointHeader:
     code_revision: str
 
 
-def save_checkpoint(path: Path | str, net: LcaNet, training: TrainingRecord) -> None:
-    """Write ``net``'s weights and header (module docstring) to ``path``, atomically."""
+def save_checkpoint(
+    path: Path | str, net: LcaNet, training: TrainingRecord, code_revision: str | None = None
+) -> None:
+    """Write ``net``'s weights and header (module docstring) to ``path``, atomically.
+    code_revision: of the code that trained it (a training run reads it when it starts);
+    None: the checkout's revision now."""
     header = {
         "kind": KIND,
         "schema": CHECKPOINT_SCHEMA,
@@ -59,7 +63,7 @@ def save_checkpoint(path: Path | str, net: LcaNet, training: TrainingRecord) -> 
         "bones": net.correction.bones,
         "expressions": net.correction.expressions,
         "training": dataclasses.asdict(training),
-        "code_revision": revision(),
+        "code_revision": revision() if code_revision is None else code_revision,
     }
     write_tensor_file(path, dict(net.state_dict()), header)
 

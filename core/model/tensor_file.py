@@ -21,11 +21,12 @@ HEADER_KEY = "lca"
 def write_tensor_file(path: Path | str, tensors: dict[str, Tensor], header: dict) -> None:
     """Write ``tensors`` (contiguous CPU copies) and ``header`` (JSON) to ``path``, through a
     temporary file and a rename."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     data = {name: t.detach().cpu().contiguous() for name, t in tensors.items()}
+    blob = save(data, metadata={HEADER_KEY: json.dumps(header, sort_keys=True)})
     with atomic_path(path) as tmp:
-        save_file(data, str(tmp), metadata={HEADER_KEY: json.dumps(header, sort_keys=True)})
+        tmp.write_bytes(blob)  # into the file atomic_path made, keeping its usual mode
 
 
 def read_tensor_file(path: Path | str, what: str) -> tuple[dict[str, Tensor], dict]:

@@ -28,6 +28,7 @@ from ..fileio import atomic_write_bytes
 from ..model.checkpoint import TrainingRecord, load_checkpoint, save_checkpoint
 from ..model.config import ModelConfig, model_config
 from ..model.network import LcaNet, new_network
+from ..model.tensor_file import revision
 from ..progress import Progress, no_progress
 from ..recon.feedforward import base_colours
 from . import distributed
@@ -165,6 +166,7 @@ def train(
     losses = list(state.losses)
     step, samples = state.step, state.samples
     record = _record(config, len(subjects))
+    code = revision()  # the code this process runs, not the checkout's when it saves
     start = time.perf_counter()
     try:
         while step < config.optim.steps:
@@ -189,10 +191,10 @@ def train(
             progress("training", step / config.optim.steps)
             if step % config.run.save_every == 0 or step == config.optim.steps:
                 state = TrainState(step, samples, tuple(losses))
-                _save(run, net, optimiser, config, state, record)
+                _save(run, net, optimiser, config, state, record, code)
     except KeyboardInterrupt:
         state = TrainState(step, samples, tuple(losses))
-        _save(run, net, optimiser, config, state, record)
+        _save(run, net, optimiser, config, state, record, code)
         raise Interrupted(
             f"Training was interrupted after step {step}; a resumable state is in "
             f"{quoted(run, PATH_LIMIT)} (resume with --resume)."
@@ -216,12 +218,13 @@ def _save(
     config: TrainConfig,
     state: TrainState,
     record: TrainingRecord,
+    code: str,
 ) -> None:
     """Rank 0 writes the resumable state and the checkpoint; every rank waits for it."""
     if distributed.is_main():
         save_state(run, net, optimiser, config, state)
         done = dataclasses.replace(record, samples=state.samples, steps=state.step)
-        save_checkpoint(run / CHECKPOINT_FILE, net, done)
+        save_checkpoint(run / CHECKPOINT_FILE, net, done, code)
         rows = "".join(f"{s},{v:.6f}\n" for s, v in state.losses)
         atomic_write_bytes(run / "losses.csv", ("step,loss\n" + rows).encode())
     distributed.barrier()
