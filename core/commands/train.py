@@ -48,8 +48,9 @@ def run(args: argparse.Namespace) -> int:
     run_dir = Path(args.resume or args.out or Path("runs") / Path(args.config).stem)
     device = distributed.local_device(resolve_device(config.run.device))
     distributed.start(device)
+    main_rank = distributed.is_main()  # asked before the group is gone
     try:
-        line = StageLine() if distributed.is_main() else None
+        line = StageLine() if main_rank else None
         try:
             result = train(
                 config,
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         distributed.stop()
-    if distributed.is_main():
+    if main_rank:
         last = result.state.losses[-1][1] if result.state.losses else float("nan")
         print(
             f"Trained {result.state.step} steps ({result.seconds:.0f} s here), last loss "
