@@ -225,7 +225,7 @@ def face_capture_speed(frames: int = 60, size: str = "1280x720", repeats: int = 
     )
 
 
-BENCHMARKS = ("deform", "render", "io", "create", "motion", "face-capture")
+BENCHMARKS = ("deform", "render", "io", "create", "motion", "face-capture", "infer", "train")
 """What `lca bench` measures here (`lca bench blender` runs in Blender, lca_addon/benchmark.py)."""
 
 
@@ -244,6 +244,8 @@ class BenchRequest:
     qualities: tuple[str, ...] = ()
     photo: str | None = None
     device: str = "auto"
+    model: str = "tiny"
+    data: str | None = None
 
 
 def run(request: BenchRequest) -> int:
@@ -276,6 +278,15 @@ def run(request: BenchRequest) -> int:
         with tempfile.TemporaryDirectory() as folder:
             bench_motion(AnnyBody(), request.repeats or 5, median_seconds, Path(folder))
         face_capture_speed(repeats=request.repeats or 3)
+    elif request.what == "infer":
+        from .recon.create import resolve_device
+        from .train.benchmark import bench_infer
+
+        bench_infer(request.model, request.repeats or 3, resolve_device(request.device))
+    elif request.what == "train":
+        from .train.benchmark import bench_train
+
+        bench_train(request.data or "data/synth", request.repeats or 3)
     elif request.what == "face-capture":
         for size in list(request.sizes) or ["1280x720"]:
             face_capture_speed(size=size, repeats=request.repeats or 3)

@@ -23,9 +23,12 @@ agree)."""
 DEVICES = ("auto", "cpu", "cuda")
 """The devices a creation can run on ("auto": the CUDA GPU where there is one, else the CPU)."""
 
-METHODS = ("fit",)
+METHODS = ("fit", "feedforward", "auto")
 """How the avatar is made: "fit" fits the body and then the Gaussians to the photos
-(``core.recon``). A network's feedforward prediction will add its own name here."""
+(``core.recon``); "feedforward" predicts the Gaussians on the fitted body with the LCA
+network in one pass (``core.model``); "auto" refines the network's prediction with a third
+of the preset's appearance steps. Without a usable checkpoint the network methods fall back
+to "fit" and say so."""
 
 
 def check_threads(threads: int | None) -> None:

@@ -42,6 +42,11 @@ QUALITY_ITEMS = (
     ("standard", "Standard", "A few minutes on a CPU"),
     ("high", "High", "Slow on a CPU; meant for a CUDA GPU"),
 )
+METHOD_ITEMS = (
+    ("fit", "Fit", "Fit the Gaussians to the photos (today's path)"),
+    ("feedforward", "Network", "The LCA network's prediction in one pass, no refinement"),
+    ("auto", "Network + Refine", "The network's prediction, then a third of the refinement"),
+)
 DEVICE_ITEMS = (
     ("auto", "Auto", "The CUDA GPU where there is one, else the CPU"),
     ("cpu", "CPU", "The CPU"),
@@ -162,6 +167,12 @@ class LCA_OT_create_avatar(JobOperator, bpy.types.Operator):
 
     quality: EnumProperty(name="Quality", items=QUALITY_ITEMS, default="standard")
     device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="auto")
+    method: EnumProperty(name="Method", items=METHOD_ITEMS, default="fit")
+    checkpoint: StringProperty(
+        name="Network",
+        subtype="FILE_PATH",
+        description="A trained network for Network methods (empty: the shipped model)",
+    )
     seed: IntProperty(name="Seed", default=0, min=0, description="Seeds the Gaussians and fits")
     person: IntProperty(
         name="Person",
@@ -218,6 +229,12 @@ class LCA_OT_create_avatar(JobOperator, bpy.types.Operator):
             allow_partial=self.allow_partial,
             allow_mixed=self.allow_mixed,
             threads=self.threads or None,
+            method=self.method,
+            checkpoint=(
+                Path(bpy.path.abspath(self.checkpoint))
+                if self.checkpoint and self.method != "fit"
+                else None
+            ),
         )
         options = CreateOptions(photos=photos, output=output, settings=settings)
         route = create_route(addon_preferences())

@@ -9,7 +9,8 @@ from .options import add_threads_option, set_threads
 
 HELP = (
     "Measure speed: deform, render, io, create, motion (BVH read, retarget, face capture), "
-    "face-capture or blender (the live link per frame); "
+    "face-capture, blender (the live link per frame), infer (the network's feedforward "
+    "prediction) or train (training samples/s, 1 process vs 2 gloo ranks); "
     "prints figures and ratios. `lca bench fuzz` tries mutated inputs on every reader."
 )
 
@@ -18,7 +19,18 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p = subparsers.add_parser("bench", help=HELP, description=HELP)
     p.add_argument(
         "what",
-        choices=("deform", "render", "io", "create", "motion", "face-capture", "blender", "fuzz"),
+        choices=(
+            "deform",
+            "render",
+            "io",
+            "create",
+            "motion",
+            "face-capture",
+            "blender",
+            "fuzz",
+            "infer",
+            "train",
+        ),
     )
     p.add_argument(
         "--count",
@@ -41,6 +53,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--photo", help="create: the photo (default: the sample person)")
     p.add_argument("--device", choices=DEVICES, default="auto")
+    p.add_argument(
+        "--model",
+        choices=("tiny", "small", "base", "large"),
+        default="tiny",
+        help="infer: the network's size (default tiny)",
+    )
+    p.add_argument("--data", help="train: a folder of shards (default data/synth)")
     p.add_argument("--cases", type=int, default=10_000, help="fuzz: most cases (default 10000)")
     p.add_argument("--seconds", type=float, default=60.0, help="fuzz: time limit (default 60)")
     p.add_argument("--seed", type=int, default=0, help="fuzz: seed of the cases (default 0)")
@@ -79,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
         qualities=tuple(args.quality or ()),
         photo=args.photo,
         device=args.device,
+        model=args.model,
+        data=args.data,
     )
     return run_bench(request)
 

@@ -68,8 +68,8 @@ def create(args: argparse.Namespace, events, report) -> int:
     print(
         f"Wrote {output} ({avatar.count:,} Gaussians) and {preview_file.name} in "
         f"{seconds.total:.1f} s (load {seconds.load:.1f}, perceive {seconds.perceive:.1f}, "
-        f"body {seconds.body:.1f}, appearance {seconds.appearance:.1f}, score "
-        f"{seconds.score:.1f}).",
+        f"body {seconds.body:.1f}, network {seconds.network:.1f}, appearance "
+        f"{seconds.appearance:.1f}, score {seconds.score:.1f}).",
         file=report,
     )
     scores = ", ".join(

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..create_settings import DEVICES, QUALITIES, check_threads
+from ..create_settings import DEVICES, METHODS, QUALITIES, check_threads
 from ..errors import PATH_LIMIT, LcaError, quoted
 from .options import add_threads_option
 
@@ -37,8 +37,7 @@ PREVIEW_BACKGROUND = (1.0, 1.0, 1.0)
 def add_create_options(parser: argparse.ArgumentParser) -> None:
     """Add the create command's photos and options (the same in both commands) to ``parser``:
     PHOTO..., -o/--output, --quality, --device, --seed, --person, --allow-partial,
-    --allow-mixed and --threads (the fields of ``CreateSettings`` but method and checkpoint,
-    which no command offers yet)."""
+    --allow-mixed, --method, --checkpoint and --threads (the fields of ``CreateSettings``)."""
     parser.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the person")
     parser.add_argument("-o", "--output", required=True, help="the .lca file to write")
     parser.add_argument(
@@ -61,6 +60,18 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         "--allow-mixed",
         action="store_true",
         help="use photos that seem to show different people (or clothes) anyway",
+    )
+    parser.add_argument(
+        "--method",
+        choices=METHODS,
+        default="fit",
+        help="fit (default: fit the Gaussians to the photos), feedforward (the LCA network's "
+        "prediction in one pass) or auto (the prediction, then a third of the refinement)",
+    )
+    parser.add_argument(
+        "--checkpoint",
+        type=Path,
+        help="feedforward/auto: a trained network (default: the shipped model)",
     )
     add_threads_option(parser)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..create_settings import DEVICES, QUALITIES
+from ..create_settings import DEVICES, METHODS, QUALITIES
 from ..errors import LcaError, quoted
 from .options import add_threads_option, set_threads
 
@@ -41,6 +41,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--person", type=int, help="which person in photos of several, 0 = leftmost")
     p.add_argument("--allow-partial", action="store_true", help="accept a cut-off person")
+    p.add_argument(
+        "--method",
+        choices=METHODS,
+        default="fit",
+        help="how to create: fit (default), feedforward (the LCA network) or auto",
+    )
+    p.add_argument("--checkpoint", type=Path, help="feedforward/auto: a trained network")
     add_threads_option(p)
     return p
 

@@ -18,12 +18,14 @@ from . import (
     bench,
     blender,
     create,
+    data,
     demo,
     evaluate,
     export_ply,
     face_capture,
     info,
     render,
+    train,
     upgrade,
     warm,
 )
@@ -44,6 +46,8 @@ COMMANDS = (
     upgrade,
     warm,
     blender,
+    data,
+    train,
 )
 """The command modules, in the order ``lca --help`` lists them; each has
 ``add_parser(subparsers)`` and ``run(args) -> int``."""

@@ -16,13 +16,14 @@ from ..quaternion import quat_to_rotmat
 
 
 def _deform_gaussians(
-    vertices: Tensor, faces: Tensor, b: GaussianBinding
+    vertices: Tensor, faces: Tensor, b: GaussianBinding, correction: Tensor | None = None
 ) -> tuple[Tensor, Tensor, Tensor]:
     """Twin of :func:`core.deform.binding.deform_gaussians` (which computes component-major
     for speed): its docstring's formulas, row by row.
 
-    vertices: (B, V, 3); faces: (F, 3). Returns means (B, N, 3), rotation matrices
-    (B, N, 3, 3) (so that the sign of a quaternion does not matter) and scales (B, N, 3).
+    vertices: (B, V, 3); faces: (F, 3); correction: (B, N, 3) or None. Returns means
+    (B, N, 3), rotation matrices (B, N, 3, 3) (so that the sign of a quaternion does not
+    matter) and scales (B, N, 3).
     """
     v0, v1, v2 = vertices[:, faces[b.triangle]].unbind(-2)  # (B, N, 3) each
     e1, e2 = v1 - v0, v2 - v0
@@ -33,7 +34,8 @@ def _deform_gaussians(
     R = torch.stack((t, torch.linalg.cross(n, t, dim=-1), n), dim=-1)  # (B, N, 3, 3)
     s = torch.sqrt(double_area + 1e-12)
     bary = b.barycentric
-    means = v0 + bary[:, 1:2] * e1 + bary[:, 2:3] * e2 + s * (R @ b.offset[..., None])[..., 0]
+    offset = b.offset if correction is None else b.offset + correction
+    means = v0 + bary[:, 1:2] * e1 + bary[:, 2:3] * e2 + s * (R @ offset[..., None])[..., 0]
     return means, R @ quat_to_rotmat(b.rotation), s * torch.exp(b.log_scale)
 
 

@@ -24,14 +24,23 @@ class WorldGaussians:
     scales: Tensor
 
 
-def deform_gaussians(vertices: Tensor, faces: Tensor, binding: GaussianBinding) -> WorldGaussians:
+def deform_gaussians(
+    vertices: Tensor,
+    faces: Tensor,
+    binding: GaussianBinding,
+    correction: Tensor | None = None,
+) -> WorldGaussians:
     """Evaluate the bindings on a posed mesh.
 
     vertices: (B, V, 3) posed body-mesh vertices (any deformer may have produced them).
     faces: (F, 3) int64 triangles.
     binding: N Gaussians bound to triangles of ``faces``.
+    correction: optional (B, N, 3) pose-dependent offsets (the network's correction,
+        core.model.correction), in the triangle frame and triangle sizes like
+        ``binding.offset``, added to it: the same path, never a second skinning.
 
-    mean  = sum_i bary_i v_i + s R offset   (bary_0 v0 + bary_1 v1 + bary_2 v2, bary summing to 1)
+    mean  = sum_i bary_i v_i + s R (offset + correction)
+            (bary_0 v0 + bary_1 v1 + bary_2 v2, bary summing to 1)
     quat  = q(R) * rotation
     scale = s exp(log_scale)
     where R (B, F, 3, 3) and s (B, F) are the triangle frame and size (core.deform.frames).
@@ -64,6 +73,15 @@ def deform_gaussians(vertices: Tensor, faces: Tensor, binding: GaussianBinding) 
     m = torch.addcmul(g[:, 0:3], own[0], g[:, 3:6])
     for k, start in enumerate(range(6, 18, 3), start=1):
         m = m.addcmul_(own[k], g[:, start : start + 3])  # (B, 3, N)
+    if correction is not None:
+        if tuple(correction.shape) != (B, binding.count, 3):
+            raise ValueError(
+                f"correction must be (B, N, 3) = ({B}, {binding.count}, 3), got "
+                f"{tuple(correction.shape)}."
+            )
+        extra = correction.to(dtype).transpose(1, 2)  # (B, 3, N)
+        for k, start in enumerate(range(9, 18, 3)):
+            m = m + extra[:, k : k + 1] * g[:, start : start + 3]
     local = own[5:9]
     local = local / torch.sqrt((local * local).sum(0))  # the stored rotation, normalised
     parts = quat_multiply_parts(g[:, 18:22].unbind(1), local.unbind(0))  # 4 x (B, N)

@@ -13,9 +13,13 @@ Stages (each is timed and reports progress, under the names in quotes):
    and camera per photo (:func:`core.recon.body_fit.fit_body`, "fitting body"). With
    several photos, photos that disagree about the colours of the body parts they both see
    are refused as showing different people ("checking photos", core/recon/consistency.py).
-4. "appearance": Gaussians on the fitted body, coloured and refined from the photos
-   (:func:`core.recon.appearance.fit_appearance`).
-5. "score": PSNR of the avatar against each photo, inside the person mask, at the fitting
+4. "network" (methods "feedforward" and "auto"): the LCA network's prediction of the
+   Gaussians on the fitted body (:func:`core.recon.feedforward.feedforward_avatar`); without a
+   usable checkpoint a note says so, and the "fit" path runs.
+5. "appearance": Gaussians on the fitted body, coloured and refined from the photos
+   (:func:`core.recon.appearance.fit_appearance`); after the network: nothing more
+   ("feedforward") or a third of the preset's refinement steps ("auto").
+6. "score": PSNR of the avatar against each photo, inside the person mask, at the fitting
    resolution (the "self view": how well the avatar explains the photos it was made from).
 
 The body is posed as in each photo once, after fitting (:func:`core.recon.views.posed_vertices`),
@@ -84,12 +88,13 @@ class StageSeconds:
     load: float
     perceive: float
     body: float
+    network: float
     appearance: float
     score: float
 
     @property
     def total(self) -> float:
-        return self.load + self.perceive + self.body + self.appearance + self.score
+        return self.load + self.perceive + self.body + self.network + self.appearance + self.score
 
 
 @dataclass(frozen=True)
@@ -281,9 +286,44 @@ def _body(state: CreateState) -> None:
     state.body, state.fit, state.vertices, state.backend = body, fit, vertices, backend
 
 
-def _appearance(state: CreateState) -> None:
-    """The Gaussians on the fitted body, coloured and refined from the photos."""
+def _network(state: CreateState) -> None:
+    """The network's prediction on the fitted body (methods "feedforward" and "auto"); without
+    a usable checkpoint a note says so and the "fit" path runs instead."""
+    if state.settings.method == "fit":
+        return
+    from .feedforward import feedforward_avatar, load_network
+
+    state.progress("network", 0.0)
+    net, note = load_network(state.settings.checkpoint, state.body)
+    if net is None:
+        state.notes.append(note)
+        state.progress("network", 1.0)
+        return
+    from ..deform.template import make_starter_avatar
+
     preset = state.preset
+    state.views = crop_views(state.fit, state.vertices, preset.size)
+    template = make_starter_avatar(
+        state.body,
+        count=preset.count,
+        seed=state.settings.seed,
+        name="avatar",
+        shape=state.fit.shape,
+    )
+    state.avatar = feedforward_avatar(net, template, state.views)
+    state.progress("network", 1.0)
+
+
+def _appearance(state: CreateState) -> None:
+    """The Gaussians on the fitted body, coloured and refined from the photos; after the
+    network, none ("feedforward") or a third of the preset's refinement steps ("auto")."""
+    preset = state.preset
+    if state.avatar is not None:
+        if state.settings.method == "auto":
+            state.avatar = refine_prediction(
+                state.avatar, state.views, preset.appearance_steps // 3, state
+            )
+        return
     state.views = crop_views(state.fit, state.vertices, preset.size)
     state.avatar = fit_appearance(
         state.body,
@@ -295,6 +335,26 @@ def _appearance(state: CreateState) -> None:
         backend=state.backend,
         progress=state.progress,
     )
+
+
+def refine_prediction(
+    avatar: Avatar, views: list[ViewTarget], steps: int, state: CreateState
+) -> Avatar:
+    """``avatar`` (the network's) refined by ``steps`` steps of core.recon.appearance.refine."""
+    from .appearance import refine
+
+    state.progress("appearance", 0.0)
+    binding = refine(
+        avatar,
+        views,
+        steps,
+        seed=state.settings.seed,
+        backend=state.backend,
+        progress=state.progress,
+    )
+    metadata = dict(avatar.metadata, appearance_steps=str(steps))
+    state.progress("appearance", 1.0)
+    return dataclasses.replace(avatar, binding=binding, metadata=metadata)
 
 
 def _score(state: CreateState) -> None:
@@ -317,6 +377,7 @@ STAGES = (
     Stage("load", _load),
     Stage("perceive", _perceive),
     Stage("body", _body),
+    Stage("network", _network),
     Stage("appearance", _appearance),
     Stage("score", _score),
 )

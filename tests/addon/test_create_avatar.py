@@ -146,6 +146,10 @@ def test_operator_is_registered_with_undo_and_a_file_browser(addon):
         "standard",
         "high",
     ]
+    from core.create_settings import METHODS
+
+    assert tuple(item.identifier for item in properties["method"].enum_items) == METHODS
+    assert properties["method"].default == "fit" and properties["checkpoint"].default == ""
 
 
 def test_missing_mediapipe_says_what_to_do(addon, tmp_path, monkeypatch):

@@ -33,7 +33,7 @@ def test_defaults():
         ({"quality": "ultra"}, "Unknown quality 'ultra'; choose draft, standard, high."),
         ({"device": "tpu"}, "Unknown device 'tpu'; choose auto, cpu or cuda."),
         ({"threads": 0}, "--threads must be 1 or more, not 0."),
-        ({"method": "network"}, "Unknown method 'network'; choose fit."),
+        ({"method": "network"}, "Unknown method 'network'; choose fit, feedforward, auto."),
         ({"checkpoint": Path("lca.ckpt")}, "The method 'fit' takes no checkpoint"),
     ],
 )

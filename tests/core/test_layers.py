@@ -22,12 +22,14 @@ LAYERS = {
     "video": 3,
     "deform": 4,
     "posing": 5,
+    "model": 5,
     "rig": 6,
     "recon": 6,
     "motion": 6,
     "demo": 7,
     "bench": 7,
     "fuzz": 7,
+    "train": 7,
     "commands": 8,
 }
 """Top-level part of core (a package or a module) -> its layer in docs/core-map.md."""

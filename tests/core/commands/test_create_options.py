@@ -62,16 +62,20 @@ def test_preview_is_the_avatar_from_the_front():
 
 def test_the_options_are_the_settings_both_commands_hand_over():
     """Every option of the shared parser but the photos and the output is a CreateSettings
-    field, and every field but method and checkpoint (no command offers them yet) is an
-    option, so both commands and the Blender job hand over the same settings."""
+    field, and every field is an option, so both commands and the Blender job hand over the
+    same settings."""
     import dataclasses
 
     args = parse("a.jpg", "-o", "a.lca", "--allow-mixed", "--seed", "3", "--threads", "2")
     fields = {f.name for f in dataclasses.fields(CreateSettings)}
-    assert set(vars(args)) - {"photos", "output"} == fields - {"method", "checkpoint"}
+    assert set(vars(args)) - {"photos", "output"} == fields
     settings = CreateSettings.from_args(args)
     assert settings == CreateSettings(seed=3, allow_mixed=True, threads=2)
     assert CreateSettings.from_args(parse("a.jpg", "-o", "a.lca")) == CreateSettings()
+    network = parse("a.jpg", "-o", "a.lca", "--method", "auto", "--checkpoint", "m.safetensors")
+    assert CreateSettings.from_args(network) == CreateSettings(
+        method="auto", checkpoint=Path("m.safetensors")
+    )
 
 
 def test_check_output_refuses_a_preview_name_the_file_system_cannot_take(tmp_path):

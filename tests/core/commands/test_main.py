@@ -22,6 +22,8 @@ COMMANDS = [
     "create",
     "eval",
     "blender",
+    "data",
+    "train",
 ]
 
 

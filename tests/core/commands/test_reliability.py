@@ -72,7 +72,7 @@ CASES = [
     (["export-ply", "{dir}/missing.lca", "-o", "{out}.ply"], "does not exist", None),
     (["export-ply", "{avatar}", "-o", "{dir}"], "is a folder", None),
     (["eval", "--sample", "sideways", "--out", "{out}"], "sideways", None),
-    (["eval", "--train", "{dir}/photo.jpg", "--out", "{out}"], "held-out", None),
+    (["eval", "--train", "{dir}/photo.jpg", "--out", "{out}"], "not an image file", None),
     (["demo", "--frames", "0", "--out", "{out}"], "--frames", None),
     (["demo", "--photo", "{dir}/missing.jpg", "--out", "{out}"], "missing.jpg", None),
     # item 12: bounded echoes

@@ -184,3 +184,24 @@ def test_triangle_frames_are_the_frame_components_in_rows():
     torch.testing.assert_close(frames.size, c.size)
     expected = torch.linalg.cross(c.edge1, c.edge2, dim=1).norm(dim=1).sqrt()
     torch.testing.assert_close(c.size, expected)
+
+
+def test_a_correction_adds_to_the_offset_like_the_reference_twin():
+    """The network's pose correction (core.model.correction) goes through the one path: the
+    same as adding it to the binding's offset, in values and gradients."""
+    vertices, faces = _mesh()
+    g = torch.Generator().manual_seed(5)
+    verts = vertices + 0.2 * torch.randn(2, *vertices.shape, generator=g)
+    b = _random_binding(30)
+    correction = (0.3 * torch.randn(2, 30, 3, generator=g, dtype=verts.dtype)).requires_grad_()
+    fast = deform_gaussians(verts, faces, b, correction).means
+    reference = _deform_gaussians(verts, faces, b, correction)[0]
+    torch.testing.assert_close(fast, reference, atol=1e-10, rtol=1e-10)
+    cotangent = torch.randn(fast.shape, generator=g, dtype=fast.dtype)
+    (grad_fast,) = torch.autograd.grad(fast, correction, cotangent)
+    (grad_reference,) = torch.autograd.grad(reference, correction, cotangent)
+    torch.testing.assert_close(grad_fast, grad_reference, atol=1e-10, rtol=1e-10)
+    zero = deform_gaussians(verts, faces, b, torch.zeros(2, 30, 3, dtype=verts.dtype)).means
+    torch.testing.assert_close(zero, deform_gaussians(verts, faces, b).means)
+    with pytest.raises(ValueError, match="correction"):
+        deform_gaussians(verts, faces, b, torch.zeros(1, 30, 3))

@@ -310,3 +310,45 @@ def test_ctrl_c_in_a_real_run_exits_130_and_writes_nothing(sample_photos, tmp_pa
     assert process.returncode == 130, seen + rest
     assert "interrupted" in rest
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def micro_checkpoint(anny_body, tmp_path_factory):
+    """A micro network (tests/core/model/micro.py) with a decoder that changes things."""
+    from core.model.checkpoint import TrainingRecord, save_checkpoint
+    from tests.core.model.micro import micro_anchors, micro_net
+
+    net = micro_net(anny_body, micro_anchors(anny_body))
+    with torch.no_grad():
+        for p in net.decoder.mlp.fc2.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    path = tmp_path_factory.mktemp("model") / "micro.safetensors"
+    save_checkpoint(path, net, TrainingRecord())
+    return path
+
+
+@pytest.mark.parametrize("method", ["feedforward", "auto"])
+def test_the_network_methods_predict_then_refine(patched, scene, micro_checkpoint, method):
+    settings = CreateSettings(quality="draft", method=method, checkpoint=micro_checkpoint)
+    stages = []
+    result = create_avatar([scene[0]], settings, progress=lambda s, f: stages.append(s))
+    assert result.notes == ()
+    assert result.avatar.count == TINY.count
+    assert result.avatar.metadata["made_by"] == "lca feedforward"
+    assert "network" in stages and result.seconds.network > 0
+    refined = "appearance" in stages
+    assert refined == (method == "auto")
+    if refined:
+        assert result.avatar.metadata["appearance_steps"] == str(TINY.appearance_steps // 3)
+    assert len(result.psnr) == 1 and result.psnr[0] > 10.0
+
+
+def test_without_a_usable_checkpoint_create_fits_and_says_so_once(patched, scene, tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    settings = CreateSettings(quality="draft", method="auto", checkpoint=bad)
+    result = create_avatar([scene[0]], settings)
+    (note,) = result.notes
+    assert note.startswith("The avatar was made by fitting instead of the network:")
+    assert "corrupt" in note and note.count(". ") == 0
+    assert result.avatar.metadata["made_by"] == "lca create"

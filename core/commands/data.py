@@ -1,0 +1,86 @@
+"""``lca data synth``: a synthetic multi-view training set (core.train.data.synth)."""
+
+from __future__ import annotations
+
+import argparse
+
+from .options import add_threads_option, set_threads
+
+HELP = (
+    "Training data: `lca data synth --out DIR` photographs synthetic studio subjects from "
+    "all around into shards (docs/data.md); `lca data score --data DIR --checkpoint CKPT` "
+    "scores a trained network against today's initialisation on held-out subjects."
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("data", help=HELP, description=HELP)
+    p.add_argument("what", choices=("synth", "score"))
+    p.add_argument("--out", help="synth: folder for the shards")
+    p.add_argument("--data", help="score: folder of held-out shards")
+    p.add_argument("--checkpoint", help="score: the trained network")
+    p.add_argument(
+        "--gaussians",
+        type=int,
+        help="synth: Gaussians of each subject (default 15000); score: of the template (4000)",
+    )
+    p.add_argument("--subjects", type=int, default=16, help="subjects (default 16)")
+    p.add_argument("--views", type=int, default=8, help="full-body views each (default 8)")
+    p.add_argument("--size", type=int, default=96, help="image side in pixels (default 96)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first subject (default 0)")
+    add_threads_option(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..errors import LcaError
+
+    if args.what == "score":
+        if not (args.data and args.checkpoint):
+            raise LcaError("`lca data score` needs --data DIR and --checkpoint FILE.")
+        return _score(args)
+    if not args.out:
+        raise LcaError("`lca data synth` needs --out DIR, the folder for the shards.")
+
+    from ..fileio import check_output_dir
+    from ..progress import StageLine
+    from ..train.data.synth import SUBJECT_GAUSSIANS, SynthSettings, synthesize
+
+    set_threads(args.threads)
+    settings = SynthSettings(
+        subjects=args.subjects,
+        views=args.views,
+        size=args.size,
+        seed=args.seed,
+        gaussians=args.gaussians or SUBJECT_GAUSSIANS,
+    )
+    out = check_output_dir(Path(args.out))
+    from ..body.anny_body import AnnyBody
+
+    with StageLine() as line:
+        paths = synthesize(AnnyBody(), out, settings, progress=line)
+    print(f"Wrote {len(paths)} subjects ({settings.views} views + a face close-up each) to {out}")
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ..body.anny_body import AnnyBody
+    from ..model.checkpoint import load_checkpoint
+    from ..progress import StageLine
+    from ..train.config import DataConfig
+    from ..train.data.shards import list_shards
+    from ..train.heldout import heldout_scores, report_lines
+
+    set_threads(args.threads)
+    net, header = load_checkpoint(Path(args.checkpoint))
+    paths = list_shards(args.data)
+    config = DataConfig(template_gaussians=args.gaussians or 4000)
+    with StageLine() as line:
+        scores = heldout_scores(net, AnnyBody(), paths, config, progress=line)
+    print(f"model {header.config.name}, {header.training.steps} steps ({header.training.stage})")
+    print("\n".join(report_lines(scores)))
+    return 0

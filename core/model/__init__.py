@@ -1,0 +1,1 @@
+"""The LCA network: photos of a person -> a Gaussian avatar in one forward pass (docs/model.md)."""

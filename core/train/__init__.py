@@ -1,0 +1,1 @@
+"""Training the LCA network: synthetic data, losses, the loop, checkpoints, torchrun."""

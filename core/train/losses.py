@@ -1,0 +1,63 @@
+"""The training loss: the predicted avatar rendered by core.render (torch backend on the
+CPU) into views it did not get, against the photos there.
+
+Per view: (1 - w_ssim) L1 + w_ssim (1 - SSIM) of the colours over black, plus w_mask
+|alpha - mask|; plus w_offset times the mean squared offset (triangle sizes), so hair and
+clothes may leave the surface but not far.
+
+Letters: H x W pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..deform.binding import deform_gaussians
+from ..model.network import Prediction
+from ..posing import splat_scene
+from ..recon.losses import ssim
+from ..render import render
+from .config import LossConfig
+from .dataset import Sample
+
+
+@dataclass(frozen=True)
+class LossParts:
+    """photo: the colour terms; mask: the alpha term; offset: the regulariser (unweighted
+    means over the target views)."""
+
+    photo: Tensor
+    mask: Tensor
+    offset: Tensor
+
+
+def sample_loss(
+    prediction: Prediction, sample: Sample, config: LossConfig, backend: str = "torch"
+) -> tuple[Tensor, LossParts]:
+    """The weighted loss of one sample (module docstring) and its parts."""
+    subject = sample.subject
+    shard = subject.shard
+    binding = prediction.binding
+    device = binding.sh.device
+    faces = subject.template.faces.to(device)
+    world = deform_gaussians(subject.vertices[None].to(device), faces, binding)
+    scene = splat_scene(binding, world)
+    photo = mask = torch.zeros((), device=device)
+    for k in sample.targets:
+        view = shard.view(k, subject.vertices)
+        result = render(scene, view.camera, background=(0.0, 0.0, 0.0), backend=backend)
+        rgb, target = result.rgb, view.rgb.to(device)
+        photo = (
+            photo
+            + (1 - config.ssim) * (rgb - target).abs().mean()
+            + config.ssim * (1 - ssim(rgb, target))
+        )
+        mask = mask + (result.alpha - view.mask.to(device)).abs().mean()
+    n = len(sample.targets)
+    photo, mask = photo / n, mask / n
+    offset = (binding.offset - subject.template.binding.offset.to(device)).square().sum(-1).mean()
+    loss = photo + config.mask * mask + config.offset * offset
+    return loss, LossParts(photo.detach(), mask.detach(), offset.detach())
