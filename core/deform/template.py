@@ -35,16 +35,16 @@ LIP_RADIUS = 0.003
 """Metres around Anny's FaceMesh lip points that take the lips' colour."""
 
 
-FACE_DENSITY = 6.0
+FACE_DENSITY = 4.0
 """Gaussians per area on the front of the head, relative to the torso (and the rest of the
 body): a face close-up of 512 px shows the face ~20x larger than a full-body view."""
-FEATURE_DENSITY = 16.0
+FEATURE_DENSITY = 10.0
 """... within FEATURE_RADIUS of the eyes, lips and brows (Anny's FaceMesh points)."""
 FEATURE_RADIUS = 0.012
 """Metres around each eye, lip and brow point that count as that feature."""
-HEAD_DENSITY = 2.5
+HEAD_DENSITY = 1.5
 """... on the rest of the head (scalp, ears, back) and the eyes' own surfaces."""
-HAND_DENSITY = 8.0
+HAND_DENSITY = 3.0
 """... on the hands: fingers 1.5-2 cm wide need discs of a few millimetres to stay apart."""
 FEATURE_GROUPS = ("eyes", "lips", "brows")
 

@@ -280,7 +280,8 @@ def visibility(
     own = rendered.part[row, col] == binding.part.to(rendered.part.device)
     unoccluded = inside & (surface > 0) & (z <= surface + DEPTH_TOLERANCE)
     unoccluded &= own | (z <= surface + SAME_SURFACE)
-    in_mask = sample_image(view.inner.float()[..., None], pixels)[:, 0] >= 0.5
+    # Fully inside: the bilinear colour sample then reads no pixel the mask leaves out.
+    in_mask = sample_image(view.inner.float()[..., None], pixels)[:, 0] >= 1.0 - 1e-6
     density = camera.K[0, 0].to(z) / z.clamp_min(camera.near)
     return Visibility(pixels, facing, unoccluded, in_mask, density, _edge(view, pixels))
 
