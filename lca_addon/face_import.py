@@ -31,8 +31,7 @@ from bpy.props import BoolProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from ..core.errors import LcaError
-from .dependencies import missing_dependency
-from .properties import find_avatar
+from .avatar_file_operator import AvatarFileImport
 
 _SHOWN = 6
 
@@ -210,7 +209,7 @@ def _write_head(armature: bpy.types.Object, name: str, frames: np.ndarray, quate
         target.assign()
 
 
-class LCA_OT_import_face(bpy.types.Operator, ImportHelper):
+class LCA_OT_import_face(AvatarFileImport, bpy.types.Operator, ImportHelper):
     """Put ARKit face curves (Live Link Face CSV or JSON) on the avatar's shape keys, and
     the head and eye rotations on its bones"""
 
@@ -231,38 +230,13 @@ class LCA_OT_import_face(bpy.types.Operator, ImportHelper):
         default=True,
     )
 
-    @classmethod
-    def poll(cls, context):
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode to import face curves.")
-            return False
-        if find_avatar(context.scene, context.active_object) is None:
-            cls.poll_message_set("Select an avatar, its armature or its body mesh.")
-            return False
-        return True
-
-    def invoke(self, context, event):
-        if not self.properties.is_property_set("start_frame"):
-            self.start_frame = context.scene.frame_current
-        return super().invoke(context, event)
+    noun = "face curves"
 
     def execute(self, context):
-        problem = missing_dependency()
-        if problem is not None:
-            self.report({"ERROR"}, problem)
-            return {"CANCELLED"}
-        avatar = find_avatar(context.scene, context.active_object)
-        start = (
-            self.start_frame
-            if self.properties.is_property_set("start_frame")
-            else context.scene.frame_current
+        result = self.run(
+            context, lambda avatar, path, start: apply_face(context, avatar, path, start, self.head)
         )
-        try:
-            result = apply_face(
-                context, avatar, Path(bpy.path.abspath(self.filepath)), start, self.head
-            )
-        except LcaError as err:
-            self.report({"ERROR"}, str(err))
+        if result is None:
             return {"CANCELLED"}
         self.report({"INFO"}, result.message)
         return {"FINISHED"}

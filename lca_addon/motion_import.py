@@ -22,8 +22,7 @@ from bpy.props import BoolProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ImportHelper
 
 from ..core.errors import LcaError
-from .dependencies import missing_dependency
-from .properties import find_avatar
+from .avatar_file_operator import AvatarFileImport
 
 MOTION_SUFFIXES = (".bvh", ".fbx")
 _SHOWN_UNMAPPED = 8
@@ -184,7 +183,7 @@ def key_bones(
     return new.action
 
 
-class LCA_OT_import_motion(bpy.types.Operator, ImportHelper):
+class LCA_OT_import_motion(AvatarFileImport, bpy.types.Operator, ImportHelper):
     """Put a BVH or FBX motion clip on the avatar's armature as a new action, retargeted to
     its body"""
 
@@ -204,38 +203,16 @@ class LCA_OT_import_motion(bpy.types.Operator, ImportHelper):
         default=True,
     )
 
-    @classmethod
-    def poll(cls, context):
-        if context.mode != "OBJECT":
-            cls.poll_message_set("Switch to Object Mode to import motion.")
-            return False
-        if find_avatar(context.scene, context.active_object) is None:
-            cls.poll_message_set("Select an avatar, its armature or its body mesh.")
-            return False
-        return True
-
-    def invoke(self, context, event):
-        if not self.properties.is_property_set("start_frame"):
-            self.start_frame = context.scene.frame_current
-        return super().invoke(context, event)
+    noun = "motion"
 
     def execute(self, context):
-        problem = missing_dependency()
-        if problem is not None:
-            self.report({"ERROR"}, problem)
-            return {"CANCELLED"}
-        avatar = find_avatar(context.scene, context.active_object)
-        start = (
-            self.start_frame
-            if self.properties.is_property_set("start_frame")
-            else context.scene.frame_current
+        result = self.run(
+            context,
+            lambda avatar, path, start: apply_motion(
+                context, avatar, path, start, self.fit_frame_range
+            ),
         )
-        try:
-            result = apply_motion(
-                context, avatar, Path(bpy.path.abspath(self.filepath)), start, self.fit_frame_range
-            )
-        except LcaError as err:
-            self.report({"ERROR"}, str(err))
+        if result is None:
             return {"CANCELLED"}
         for note in result.notes:
             self.report({"WARNING"}, note)
