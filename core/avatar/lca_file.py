@@ -71,14 +71,13 @@ from .lca_header import (
     fail,
     read_layout,
     tensor_names,
+    verify_checksum,
 )
 from .lca_rig import RigArrays, rig_array_problem, rig_from_section, rig_section, weights_problem
 from .values import IndexRanges, avatar_problem, avatar_tensors, tensor_problem
 
 _INT_FIELDS = frozenset({"triangle", "part"})
 _INT32_MAX = 2**31 - 1
-_CHUNK = 1 << 20
-_RECREATE = "re-export it, or create the avatar again with `lca create`"
 
 # ----------------------------------------------------------------------------- checks
 
@@ -232,21 +231,6 @@ def save_lca(avatar: Avatar, path: Path | str, rig=None) -> None:
 # ----------------------------------------------------------------------------- reading
 
 
-def _verify_checksum(path: Path, f, layout: LcaLayout) -> None:
-    """Stream the data section of open file ``f`` through BLAKE2b; LcaFileError if it differs."""
-    digest = hashlib.blake2b(digest_size=16)
-    f.seek(layout.data_start)
-    left = layout.data_size
-    while left:
-        chunk = f.read(min(left, _CHUNK))
-        if not chunk:
-            raise fail(path, "changed while it was being read", "try again")
-        digest.update(chunk)
-        left -= len(chunk)
-    if CHECKSUM_PREFIX + digest.hexdigest() != layout.lca["data_checksum"]:
-        raise fail(path, "is damaged (its data does not match its checksum)", _RECREATE)
-
-
 def _read_tensor(path: Path, f, span: TensorSpan, data_start: int) -> Tensor:
     """The tensor ``span`` read from open file ``f`` into a buffer of its own.
 
@@ -274,7 +258,7 @@ def _read_tensors(path: Path, layout: LcaLayout) -> dict[str, Tensor]:
     try:
         with open(path, "rb") as f:
             if h["schema_version"] >= 2:
-                _verify_checksum(path, f, layout)
+                verify_checksum(path, f, layout)
             for span in layout.spans:
                 t = _read_tensor(path, f, span, layout.data_start)
                 if span.name.startswith("rig."):

@@ -17,6 +17,7 @@ and the data). Bounds, so that a hostile file cannot make the reader allocate mu
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -441,3 +442,24 @@ def read_layout(path: Path) -> LcaLayout:
     h = _parse_lca_header(path, header.get("__metadata__"))
     spans = _check_layout(path, header, h, size - 8 - n)
     return LcaLayout(lca=h, data_start=8 + n, spans=spans)
+
+
+CHECKSUM_CHUNK = 1 << 20
+"""Bytes read at a time while the data section is checksummed."""
+RECREATE = "re-export it, or create the avatar again with `lca create`"
+"""The remedy of a damaged file's sentence."""
+
+
+def verify_checksum(path: Path, f, layout: LcaLayout) -> None:
+    """Stream the data section of open file ``f`` through BLAKE2b; LcaFileError if it differs."""
+    digest = hashlib.blake2b(digest_size=16)
+    f.seek(layout.data_start)
+    left = layout.data_size
+    while left:
+        chunk = f.read(min(left, CHECKSUM_CHUNK))
+        if not chunk:
+            raise fail(path, "changed while it was being read", "try again")
+        digest.update(chunk)
+        left -= len(chunk)
+    if CHECKSUM_PREFIX + digest.hexdigest() != layout.lca["data_checksum"]:
+        raise fail(path, "is damaged (its data does not match its checksum)", RECREATE)

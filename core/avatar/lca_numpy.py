@@ -18,7 +18,6 @@ module imports no torch (``core.avatar``'s names load lazily; a test checks).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,6 @@ import numpy as np
 
 from .lca_header import (
     BARYCENTRIC_TOLERANCE,
-    CHECKSUM_PREFIX,
     MAX_ABS_LOG_SCALE,
     MAX_ABS_VALUE,
     NOT_LCA,
@@ -35,12 +33,11 @@ from .lca_header import (
     TensorSpan,
     fail,
     read_layout,
+    verify_checksum,
 )
 from .lca_rig import RigArrays, rig_array_problem, rig_from_section, weights_problem
 
-_CHUNK = 1 << 20
 _ROWS = 1 << 18
-_RECREATE = "re-export it, or create the avatar again with `lca create`"
 _INDEXED = {
     "binding.triangle": "triangle",
     "body.faces": "face vertex",
@@ -143,21 +140,6 @@ def _float_problem(name: str, a: np.ndarray, bound: float) -> str | None:
     return None
 
 
-def _verify_checksum(path: Path, f, layout: LcaLayout) -> None:
-    """Stream the data section of open file ``f`` through BLAKE2b; LcaFileError if it differs."""
-    digest = hashlib.blake2b(digest_size=16)
-    f.seek(layout.data_start)
-    left = layout.data_size
-    while left:
-        chunk = f.read(min(left, _CHUNK))
-        if not chunk:
-            raise fail(path, "changed while it was being read", "try again")
-        digest.update(chunk)
-        left -= len(chunk)
-    if CHECKSUM_PREFIX + digest.hexdigest() != layout.lca["data_checksum"]:
-        raise fail(path, "is damaged (its data does not match its checksum)", _RECREATE)
-
-
 def _read_array(path: Path, f, span: TensorSpan, data_start: int) -> np.ndarray:
     """The array ``span`` read from open file ``f`` into a buffer of its own (little-endian)."""
     a = np.empty(span.shape, dtype="<i4" if span.dtype == "I32" else "<f4")
@@ -178,7 +160,7 @@ def _read_arrays(path: Path, layout: LcaLayout) -> dict[str, np.ndarray]:
     try:
         with open(path, "rb") as f:
             if h["schema_version"] >= 2:
-                _verify_checksum(path, f, layout)
+                verify_checksum(path, f, layout)
             for span in layout.spans:
                 a = _read_array(path, f, span, layout.data_start)
                 if span.name.startswith("rig."):
