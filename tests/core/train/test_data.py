@@ -3,13 +3,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from core.train.data.capture import load_capture
 from PIL import Image
 
 from core.avatar.lca_file import load_lca
 from core.errors import LcaError
 from core.model.tensor_file import read_tensor_file, write_tensor_file
 from core.render.camera import project_points
+from core.train.data.capture import load_capture
 from core.train.data.shards import list_shards, read_shard
 from core.train.data.subjects import draw_subject
 
