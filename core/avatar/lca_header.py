@@ -444,6 +444,17 @@ def read_layout(path: Path) -> LcaLayout:
     return LcaLayout(lca=h, data_start=8 + n, spans=spans)
 
 
+CHECK_ROWS = 1 << 18
+"""Rows a value check looks at in one go (temporaries stay small, whatever N a file
+declares); the torch and numpy readers and the rig check share it."""
+INDEXED_FIELDS = {
+    "binding.triangle": "triangle",
+    "body.faces": "face vertex",
+    "binding.part": "body-part",
+}
+"""Index tensors of a file, and what their entries index (for the sentence of a bad one)."""
+
+
 CHECKSUM_CHUNK = 1 << 20
 """Bytes read at a time while the data section is checksummed."""
 RECREATE = "re-export it, or create the avatar again with `lca create`"

@@ -26,6 +26,8 @@ import numpy as np
 
 from .lca_header import (
     BARYCENTRIC_TOLERANCE,
+    CHECK_ROWS,
+    INDEXED_FIELDS,
     MAX_ABS_LOG_SCALE,
     MAX_ABS_VALUE,
     NOT_LCA,
@@ -36,13 +38,6 @@ from .lca_header import (
     verify_checksum,
 )
 from .lca_rig import RigArrays, rig_array_problem, rig_from_section, weights_problem
-
-_ROWS = 1 << 18
-_INDEXED = {
-    "binding.triangle": "triangle",
-    "body.faces": "face vertex",
-    "binding.part": "body-part",
-}
 
 
 @dataclass(frozen=True)
@@ -108,15 +103,15 @@ def array_problem(name: str, a: np.ndarray, faces: int, vertices: int, parts: in
 
     faces, vertices, parts: how many triangles, vertices and body parts indices may point into.
     """
-    if name in _INDEXED:
+    if name in INDEXED_FIELDS:
         limit = {"binding.triangle": faces, "body.faces": vertices}.get(name, parts)
         if a.size and (int(a.min()) < 0 or int(a.max()) >= limit):
             bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
-            return f"has {_INDEXED[name]} index {bad} in '{name}', outside 0..{limit - 1}"
+            return f"has {INDEXED_FIELDS[name]} index {bad} in '{name}', outside 0..{limit - 1}"
         return None
     bound = MAX_ABS_LOG_SCALE if name == "binding.log_scale" else MAX_ABS_VALUE
-    for start in range(0, a.shape[0] if a.size else 0, _ROWS):
-        problem = _float_problem(name, a[start : start + _ROWS], bound)
+    for start in range(0, a.shape[0] if a.size else 0, CHECK_ROWS):
+        problem = _float_problem(name, a[start : start + CHECK_ROWS], bound)
         if problem is not None:
             return problem
     return None

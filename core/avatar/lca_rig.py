@@ -26,13 +26,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .lca_header import MAX_ABS_VALUE, rig_header_problem
+from .lca_header import CHECK_ROWS, MAX_ABS_VALUE, rig_header_problem
 
 WEIGHT_SUM_TOLERANCE = 1e-3
 """How far a vertex's skinning weights may sum from 1."""
 ORTHONORMAL_TOLERANCE = 1e-3
 """How far a bone matrix's rotation may be from orthonormal (largest |R^T R - I| entry)."""
-_ROWS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -188,8 +187,8 @@ def rig_array_problem(name: str, a: np.ndarray, bones: int) -> str | None:
             bad = int(a.min()) if int(a.min()) < -1 else int(a.max())
             return f"has bone index {bad} in '{name}', outside -1..{bones - 1}"
         return None
-    for start in range(0, a.shape[0] if a.size else 0, _ROWS):
-        rows = a[start : start + _ROWS]
+    for start in range(0, a.shape[0] if a.size else 0, CHECK_ROWS):
+        rows = a[start : start + CHECK_ROWS]
         with np.errstate(invalid="ignore", over="ignore"):
             lo, hi = float(rows.min()), float(rows.max())  # NaN propagates into both
         if not (math.isfinite(lo) and math.isfinite(hi)):

@@ -27,16 +27,9 @@ from torch import Tensor
 from ..errors import LcaError
 from .avatar import Avatar
 from .lca_header import BARYCENTRIC_TOLERANCE as _BARY_TOL
+from .lca_header import CHECK_ROWS, INDEXED_FIELDS
 from .lca_header import MAX_ABS_LOG_SCALE as MAX_ABS_LOG_SCALE
 from .lca_header import MAX_ABS_VALUE as MAX_ABS_VALUE
-
-_ROWS = 1 << 18
-"""Rows checked at a time."""
-_INDEXED = {
-    "binding.triangle": "triangle",
-    "body.faces": "face vertex",
-    "binding.part": "body-part",
-}
 
 
 @dataclass(frozen=True)
@@ -57,16 +50,16 @@ def tensor_problem(name: str, t: Tensor, ranges: IndexRanges) -> str | None:
     name: a tensor name of the `.lca` layout ("binding.offset", "body.faces", ...).
     t: its values (any integer dtype for indices, any float dtype for the rest).
     """
-    if name in _INDEXED:
+    if name in INDEXED_FIELDS:
         limit = ranges.limit(name)
         if t.numel() and (int(t.min()) < 0 or int(t.max()) >= limit):
             bad = int(t.min()) if int(t.min()) < 0 else int(t.max())
-            return f"has {_INDEXED[name]} index {bad} in '{name}', outside 0..{limit - 1}"
+            return f"has {INDEXED_FIELDS[name]} index {bad} in '{name}', outside 0..{limit - 1}"
         return None
     bound = MAX_ABS_LOG_SCALE if name == "binding.log_scale" else MAX_ABS_VALUE
     if not t.numel():
         return None
-    for rows in t.split(_ROWS):  # temporaries stay small, whatever N a file declares
+    for rows in t.split(CHECK_ROWS):  # temporaries stay small, whatever N a file declares
         problem = _float_problem(name, rows, bound)
         if problem is not None:
             return problem
