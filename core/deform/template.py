@@ -33,6 +33,9 @@ TONGUE = (0.75, 0.42, 0.42)
 LIPS = (0.72, 0.43, 0.40)
 LIP_RADIUS = 0.003
 """Metres around Anny's FaceMesh lip points that take the lips' colour."""
+NOSTRIL = (0.24, 0.12, 0.10)
+NOSTRIL_RADII = (0.0050, 0.0060, 0.0040)
+"""Half-axes in metres (across, front-to-back, up) of each nostril's dark opening."""
 
 
 FACE_DENSITY = 4.0
@@ -44,9 +47,16 @@ FEATURE_RADIUS = 0.012
 """Metres around each eye, lip and brow point that count as that feature."""
 HEAD_DENSITY = 1.5
 """... on the rest of the head (scalp, ears, back) and the eyes' own surfaces."""
-HAND_DENSITY = 3.0
+HAND_DENSITY = 6.0
 """... on the hands: fingers 1.5-2 cm wide need discs of a few millimetres to stay apart."""
 FEATURE_GROUPS = ("eyes", "lips", "brows")
+FINGER_STRETCH = 1.7
+"""Discs on the fingers are this many times longer along the finger than a round disc of
+the same area, and as many times narrower across it: a round disc as wide as the spacing
+reaches across the 2-4 mm gap to the next finger and webs the fingers together."""
+FINGER_WORDS = ("finger", "thumb", "index", "middle", "ring", "pinky")
+"""A bone whose name contains one of these is a finger bone (Anny's finger2-1.L, SMPL-X's
+left_index1)."""
 
 
 def region_density(body: BodyModel, vertices: Tensor) -> Tensor:
@@ -79,6 +89,43 @@ def region_density(body: BodyModel, vertices: Tensor) -> Tensor:
         near = torch.cdist(centre, features).min(dim=1).values < FEATURE_RADIUS
         density[near & head] = FEATURE_DENSITY
     return density
+
+
+def finger_directions(body: BodyModel, shape_values: Tensor, faces: Tensor) -> Tensor:
+    """(F, 3) unit direction along the finger of each triangle mostly skinned to a finger
+    bone (from that bone's head to its child's, or from its parent's for a fingertip), zero
+    elsewhere; at the canonical pose with ``shape_values`` (1, S)."""
+    with torch.no_grad():
+        heads = body.forward(shape_values).bone_transforms[0, :, :3, 3].float().cpu()
+    names = [n.lower() for n in body.bone_names]
+    parents = list(body.bone_parents)
+    finger = torch.tensor([any(w in n for w in FINGER_WORDS) for n in names])
+    along = torch.zeros(len(names), 3)
+    for bone in torch.nonzero(finger).flatten().tolist():
+        children = [c for c, p in enumerate(parents) if p == bone and finger[c]]
+        if len(children) == 1:
+            along[bone] = heads[children[0]] - heads[bone]
+        elif parents[bone] >= 0:
+            along[bone] = heads[bone] - heads[parents[bone]]
+    along = along / along.norm(dim=-1, keepdim=True).clamp_min(1e-9)
+    weights = body.skinning_weights.float().cpu()[faces].sum(dim=1)  # (F, J)
+    dominant = weights.argmax(dim=1)
+    return torch.where(finger[dominant, None], along[dominant], torch.zeros(()))
+
+
+def _nostril_centres(vertices: Tensor) -> Tensor | None:
+    """(2, 3) the centres of the nostril openings, under the nose between its tip (FaceMesh
+    point 1) and the base of each wing (97 and 326), or None for a mesh that is not Anny's."""
+    from ..body.anny_landmarks import anny_landmark_tables
+
+    tables = anny_landmark_tables()
+    if vertices.shape[0] != tables.vertices:
+        return None
+    point = {}
+    for index, _, v, w in tables.face_points:
+        if index in (1, 97, 326):
+            point[index] = (vertices[torch.tensor(v)] * torch.tensor(w)[:, None]).sum(0)
+    return torch.stack([0.4 * point[1] + 0.6 * point[side] for side in (97, 326)])
 
 
 def _feature_points(vertices: Tensor, groups: tuple[str, ...] = FEATURE_GROUPS) -> Tensor | None:
@@ -172,6 +219,14 @@ def studio_light(normals: Tensor, cavities: Tensor) -> Tensor:
     return (sky + diffuse) * (1 - 0.45 * cavities)
 
 
+def surface_light(vertices: Tensor, faces: Tensor, triangle: Tensor, barycentric: Tensor) -> Tensor:
+    """(N,) the studio light's brightness (:func:`studio_light`) at N points on the mesh, given
+    by triangle (N,) and barycentric (N, 3): the shading the body's own shape gives."""
+    normals = vertex_normals(vertices, faces)
+    light = studio_light(normals, cavity(vertices, faces, normals))
+    return (light[faces[triangle]] * barycentric).sum(-1)
+
+
 def starter_colours(
     body: BodyModel,
     vertices: Tensor,
@@ -181,10 +236,7 @@ def starter_colours(
 ) -> Tensor:
     """(N, 3) sRGB colours of the Gaussians: skin, lips, eyes and mouth, lit."""
     faces = body.triangles
-    normals = vertex_normals(vertices, faces)
-    light = studio_light(normals, cavity(vertices, faces, normals))
-    corner_light = light[faces[triangle]]  # (N, 3 corners)
-    brightness = (corner_light * barycentric).sum(-1, keepdim=True)
+    brightness = surface_light(vertices, faces, triangle, barycentric)[:, None]
     colour = torch.tensor(SKIN).expand(triangle.shape[0], 3).clone()
     lips = _feature_points(vertices, ("lips",))
     if lips is not None:
@@ -192,6 +244,13 @@ def starter_colours(
         near = torch.cdist(points, lips).min(dim=1).values
         mix = (1 - (near - LIP_RADIUS) / LIP_RADIUS).clamp(0, 1)[:, None]  # soft edge
         colour = colour * (1 - mix) + torch.tensor(LIPS) * mix
+    nostrils = _nostril_centres(vertices)
+    if nostrils is not None:
+        points = (vertices[faces[triangle]] * barycentric[..., None]).sum(1)
+        radii = torch.tensor(NOSTRIL_RADII)
+        inside = ((points[:, None] - nostrils) / radii).norm(dim=-1).min(dim=1).values
+        mix = (1.5 - inside).clamp(0, 1)[:, None]  # dark within the ellipsoid, soft rim
+        colour = colour * (1 - mix) + torch.tensor(NOSTRIL) * mix
     if regions is not None:
         names, tri_region = regions
         region = tri_region[triangle]
@@ -265,6 +324,18 @@ def make_starter_avatar(
     log_tangent = torch.log(tangent / size)
     log_scale = torch.stack((log_tangent, log_tangent, log_tangent + math.log(0.15)), dim=-1)
     spin = torch.rand(count, generator=generator) * math.pi  # random in-plane rotation
+    # On the fingers, long narrow discs along the finger (FINGER_STRETCH): the first axis
+    # turned onto the finger's direction in the triangle's tangent plane.
+    along = finger_directions(body, shape_values, faces)[triangle]
+    local = (frames.rotation[0, triangle].transpose(-1, -2) @ along[..., None])[..., 0]
+    # Only where the surface runs along the finger (not on the tip's cap or in the crease of
+    # a knuckle, where a long disc would stick out): fully from 0.95, none below 0.75.
+    in_plane = local[:, :2].norm(dim=-1)
+    on_finger = in_plane > 0.75
+    spin = torch.where(on_finger, torch.atan2(local[:, 1], local[:, 0]), spin)
+    stretch = math.log(FINGER_STRETCH) * ((in_plane - 0.75) / 0.2).clamp(0, 1)
+    log_scale[:, 0] += stretch
+    log_scale[:, 1] -= stretch
     rotation = torch.stack(
         (torch.cos(spin / 2), torch.zeros(count), torch.zeros(count), torch.sin(spin / 2)), -1
     )

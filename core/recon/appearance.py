@@ -30,7 +30,10 @@ Step 4 of "create an avatar from photos". Body fitting (``core.recon.body_fit``)
    - COLOUR_WEIGHT mean |colour - initial colour|^2: Gaussians the photos barely show (at
      the silhouette) keep their projected colours instead of wandering; Adam would otherwise
      take full steps on their tiny gradients.
-   Gaussians hidden in every photo (behind the depth pass, or facing away) are not refined.
+   Gaussians hidden in every photo (behind the depth pass, or facing away) are not refined;
+   on the hands (HAND_PARTS), those narrower than RESOLVED_PIXELS in every photo that shows
+   them keep their seeded scale and rotation, and a hand the photos do not resolve takes the
+   creases between its fingers from its shape (:func:`shade_unresolved`).
    Optimised: SH DC colour, opacity, offsets, log-scales and rotations, all in the triangle
    frame, so the result is stored unposed in the canonical pose.
 
@@ -51,7 +54,7 @@ from torch import Tensor
 from ..avatar.avatar import Avatar, GaussianBinding
 from ..body.model import BodyModel
 from ..deform.binding import deform_gaussians
-from ..deform.template import make_starter_avatar
+from ..deform.template import make_starter_avatar, surface_light
 from ..posing import splat_scene
 from ..progress import Progress, no_progress
 from ..render import render
@@ -77,6 +80,18 @@ COLOUR_WEIGHT = 0.1
 SCALE_WEIGHT = 0.1
 SCALE_GROWTH = 3.0
 """Scales may grow to this factor of their seeded size before SCALE_WEIGHT applies."""
+HAND_PARTS = ("hand.L", "hand.R")
+SHADE_PIXELS = 2.0
+"""The shading of an unresolved hand is taken relative to its mean within this many of the
+sharpest view's pixels around each Gaussian (the photo's colours hold what is coarser)."""
+RESOLVED_PIXELS = 1.0
+"""A hand's Gaussian's scale and rotation are refined only if its seeded disc spans at
+least this many pixels (one standard deviation across its narrow side) in a view that shows
+it; smaller, the
+photos cannot tell its shape, and the template's stands (the fingers' narrow discs, which
+keep them apart, would otherwise grow into webbing on the gradients of a 15-pixel hand).
+Its colour, opacity and offset are still refined. Elsewhere the rule cost more than it
+gave (a face seen only at 30 px lost 0.5 dB in its own photo, for no gain in other views)."""
 LEARNING_RATES = {
     "colour": 0.01,  # per step, in colour units (the SH DC rate is this / SH_C0)
     "opacity": 0.05,  # logit
@@ -115,6 +130,74 @@ def project_colours(
     seen = weight > 0
     colour = total / weight.clamp_min(1e-12)[:, None]
     return colour.cpu(), seen.cpu()
+
+
+def _in_parts(part: Tensor, names: Sequence[str], wanted: Sequence[str]) -> Tensor:
+    index = [names.index(n) for n in wanted if n in names]
+    return torch.isin(part, torch.tensor(index, dtype=part.dtype, device=part.device))
+
+
+def _centres(avatar: Avatar) -> Tensor:
+    """(N, 3) the Gaussians' anchor points on the canonical mesh."""
+    b = avatar.binding
+    corners = avatar.canonical_vertices[avatar.faces[b.triangle]]  # (N, 3, 3)
+    return (corners * b.barycentric[..., None]).sum(dim=1)
+
+
+def resolution(
+    binding: GaussianBinding, faces: Tensor, views: Sequence[ViewTarget], backend: str = "torch"
+) -> tuple[Tensor, Tensor]:
+    """(N,) bool ``shown``: some view shows the Gaussian (unoccluded, not facing away); (N,)
+    bool ``resolved``: some view shows it with its seeded disc at least RESOLVED_PIXELS
+    across its narrow side; (N,) ``pixel``: the metres one pixel spans there in the sharpest
+    view that shows it (inf where none does). On the views' device."""
+    shown = torch.zeros(binding.count, dtype=torch.bool, device=faces.device)
+    found = torch.zeros_like(shown)
+    density = torch.zeros(binding.count, device=faces.device)
+    for view in views:
+        vis = visibility(binding, faces, view, backend)
+        seen = vis.unoccluded & (vis.facing >= -MIN_FACING)
+        with torch.no_grad():
+            width = deform_gaussians(view.vertices[None], faces, binding).scales[0, :, :2]
+        shown |= seen
+        found |= seen & (width.min(dim=-1).values * vis.density >= RESOLVED_PIXELS)
+        density = torch.where(seen, torch.maximum(density, vis.density), density)
+    return shown, found, 1.0 / density
+
+
+def shade_unresolved(
+    avatar: Avatar,
+    colour: Tensor,
+    shown: Tensor,
+    resolved: Tensor,
+    pixel: Tensor,
+    parts: Sequence[str] = HAND_PARTS,
+) -> Tensor:
+    """``colour`` (N, 3) with the shading of the body's own shape (the template's studio
+    light, :func:`core.deform.template.surface_light`) laid over each of ``parts`` that the
+    photos show but do not resolve (most of its shown Gaussians below RESOLVED_PIXELS),
+    relative to the light's mean within SHADE_PIXELS pixels around each Gaussian (``pixel``:
+    metres per pixel of the sharpest view; the part's median where a Gaussian is not shown):
+    the photos carry the shading coarser than that, and a 15-pixel hand gets the creases
+    between its fingers from the fingers' shape. Other parts are returned as they
+    are (on a face the photos' colours are placed less exactly than the creases they would
+    be multiplied with)."""
+    b = avatar.binding
+    light = surface_light(avatar.canonical_vertices, avatar.faces, b.triangle, b.barycentric)
+    ratio = torch.ones_like(light)
+    for name in parts:
+        if name not in avatar.part_names:
+            continue
+        members = b.part == avatar.part_names.index(name)
+        seen = shown & members
+        if not bool(seen.any()) or float(resolved[seen].float().mean()) >= 0.5:
+            continue
+        span = torch.where(seen, pixel, pixel[seen].median())[members]
+        points = _centres(avatar)[members]
+        near = (torch.cdist(points, points) <= SHADE_PIXELS * span[:, None]).float()
+        local = (near @ light[members]) / near.sum(dim=1)
+        ratio[members] = light[members] / local.clamp_min(1e-6)
+    return (colour * ratio.clamp(0.6, 1.25)[:, None]).clamp(0, 1)
 
 
 def initial_colours(avatar: Avatar, views: Sequence[ViewTarget], backend: str = "torch") -> Tensor:
@@ -185,6 +268,8 @@ def refine(
     for view in views:
         vis = visibility(start, faces, view, backend)
         frozen &= ~(vis.unoccluded & (vis.facing >= -MIN_FACING))
+    hands = _in_parts(start.part, avatar.part_names, HAND_PARTS)
+    unresolved = hands & ~resolution(start, faces, views, backend)[1]
 
     def binding() -> GaussianBinding:
         return dataclasses.replace(
@@ -223,8 +308,10 @@ def refine(
         loss = loss + SCALE_WEIGHT * excess.square().sum(-1).mean()
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
-        for p in params.values():
+        for name, p in params.items():
             p.grad[frozen] = 0.0
+            if name in ("log_scale", "rotation"):
+                p.grad[unresolved] = 0.0
         optimiser.step()
         progress("appearance", (step + 1) / steps)
     with torch.no_grad():
@@ -265,6 +352,11 @@ def fit_appearance(
     progress("appearance", 0.0)
     seeded = make_starter_avatar(body, count=count, seed=seed, name="avatar", shape=fit.shape)
     colour = initial_colours(seeded, views, backend)
+    device = views[0].vertices.device
+    shown, found, pixel = resolution(
+        seeded.binding.to(device=device), seeded.faces.to(device), views, backend
+    )
+    colour = shade_unresolved(seeded, colour, shown.cpu(), found.cpu(), pixel.cpu())
     sh = seeded.binding.sh.clone()
     sh[:, 0] = (colour - 0.5) / SH_C0
     avatar = dataclasses.replace(seeded, binding=dataclasses.replace(seeded.binding, sh=sh))

@@ -11,6 +11,7 @@ one shared camera would score the shape fit instead of the close-up), and compar
 and SSIM over the pixels that either covers.
 
     python -m core.recon.closeup_bench --seeds 11 --quality draft [--face-photo] [--out DIR]
+        [--truth DIR/seed11/truth.lca]    (score another revision on the same truth)
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from ..render.types import Camera
 from .losses import masked_psnr, ssim_map
 
 SIZE = 512
-CLOSE_UPS = {"face": ("face", 20.0), "hand.L": ("hand.L", 0.0), "hand.R": ("hand.R", 0.0)}
-"""Name -> (named view, azimuth in degrees)."""
+CLOSE_UPS = {"face": 20.0, "hand.L": 90.0, "hand.R": -90.0}
+"""Named close-up view -> azimuth in degrees (the face 20 degrees aside, each hand from its
+own side, as `lca render --camera hand.L` frames it)."""
 BACKGROUND = (0.5, 0.5, 0.5)
 
 
@@ -50,8 +52,7 @@ def close_up_camera(truth: Avatar, view: str, size: int = SIZE) -> Camera:
     from ..render.named_views import CLOSE_UPS as PARTS
     from ..render.named_views import ViewSpec
 
-    name, azimuth = CLOSE_UPS[view]
-    spec = ViewSpec(name, azimuth, 5.0, parts=PARTS[name])
+    spec = ViewSpec(view, CLOSE_UPS[view], 5.0, parts=PARTS[view][0])
     means = avatar_scene(truth).means
     return camera_for(spec, means, truth.binding.part, truth.part_names, size, size)
 
@@ -115,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quality", default="draft")
     parser.add_argument("--face-photo", action="store_true", help="add a face close-up photo")
     parser.add_argument("--out", default="out/closeup_bench")
+    parser.add_argument(
+        "--truth",
+        help="a truth .lca saved by an earlier run (its folder's truth.lca) instead of the "
+        "sample person made by this code, so that two revisions are scored on one truth",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(args.out)
@@ -122,9 +128,15 @@ def main(argv: list[str] | None = None) -> int:
     body = AnnyBody()
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):
-        truth = sample_person.sample_avatar(body, seed=seed)
+        from ..avatar.lca_file import load_lca, save_lca
+
         folder = out / f"seed{seed}"
         folder.mkdir(exist_ok=True)
+        if args.truth:
+            truth = load_lca(Path(args.truth))
+        else:
+            truth = sample_person.sample_avatar(body, seed=seed)
+            save_lca(truth, folder / "truth.lca")
         photos = [_photo(folder / "front.png", truth, body, sample_person.sample_camera(0.0))]
         if args.face_photo:
             camera = sample_person.face_camera(truth)
@@ -134,8 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         scores = close_up_scores(truth, created.avatar)
         name = f"{args.quality}{'_face' if args.face_photo else ''}"
-        from ..avatar.lca_file import save_lca
-
         save_lca(created.avatar, folder / f"avatar_{name}.lca")
         close_up_images(truth, created.avatar).save(folder / f"closeups_{name}.png")
         row = {

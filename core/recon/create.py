@@ -68,9 +68,9 @@ class Quality:
 
 
 QUALITIES = {
-    "draft": Quality(count=20_000, appearance_steps=100, body_steps=150, size=384),
-    "standard": Quality(count=50_000, appearance_steps=250, body_steps=300, size=512),
-    "high": Quality(count=120_000, appearance_steps=800, body_steps=600, size=768),
+    "draft": Quality(count=22_000, appearance_steps=100, body_steps=150, size=384),
+    "standard": Quality(count=55_000, appearance_steps=250, body_steps=300, size=512),
+    "high": Quality(count=130_000, appearance_steps=800, body_steps=600, size=768),
 }
 """Presets, by the names of ``core.create_settings.QUALITIES``. One photo on a 2-core CPU (one
 thread, docs/recon.md): draft about 50 s, standard about 3.5 minutes, high about 22 minutes,

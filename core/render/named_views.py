@@ -21,8 +21,14 @@ from .camera import frame_points
 from .types import MAX_IMAGE_SIDE, Camera
 
 NAMED_AZIMUTHS = {"front": 0.0, "three-quarter": 35.0, "left": 90.0, "back": 180.0, "right": -90.0}
-CLOSE_UPS = {"face": ("head", "neck", "eyes"), "hand.L": ("hand.L",), "hand.R": ("hand.R",)}
-"""Close-up view -> the body parts it frames."""
+CLOSE_UPS = {
+    "face": (("head", "neck", "eyes"), 0.0),
+    "hand.L": (("hand.L",), 90.0),
+    "hand.R": (("hand.R",), -90.0),
+}
+"""Close-up view -> (the body parts it frames, its azimuth). A hand is seen from its own
+side of the body, where the back of the hand faces at rest (from the front, a hand hanging
+beside the thigh shows its thumb edge, and the fingers hide behind each other)."""
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -79,7 +85,8 @@ def parse_view(spec: str, width: int, height: int, elevation: float = 5.0) -> Vi
             )
         return ViewSpec(spec, azimuth, elevation)
     if spec in CLOSE_UPS:
-        return ViewSpec(spec, 0.0, elevation, parts=CLOSE_UPS[spec])
+        parts, azimuth = CLOSE_UPS[spec]
+        return ViewSpec(spec, azimuth, elevation, parts=parts)
     raise LcaError(
         f"Unknown camera {quoted(spec)}; use front, back, left, right, three-quarter, "
         "orbit:AZ[:EL], face, hand.L, hand.R or a camera .json file."

@@ -93,9 +93,49 @@ def test_faces_and_hands_get_several_times_the_torso_density(anny_body, starter)
     assert hands > 0.9 * HAND_DENSITY * torso
     assert per_area(density == FACE_DENSITY) > 0.9 * FACE_DENSITY * torso
     assert per_area(density == FEATURE_DENSITY) > 0.9 * FEATURE_DENSITY * torso
-    # Each disc is as wide as the spacing where it sits: hands' discs are smaller.
-    width = starter.binding.log_scale[:, 0].exp() * frames.size[0, starter.binding.triangle]
+    # Each disc is as wide as the spacing where it sits: hands' discs are smaller (the
+    # geometric mean of the two tangent axes: finger discs are long and narrow).
+    mean_log = starter.binding.log_scale[:, :2].mean(-1)
+    width = mean_log.exp() * frames.size[0, starter.binding.triangle]
     on_hand = density[starter.binding.triangle] == HAND_DENSITY
     on_torso = part[starter.binding.triangle] == names.index("torso")
     expected = HAND_DENSITY**-0.5  # spacing ~ 1 / sqrt(density)
     assert float(width[on_hand].median()) < 1.2 * expected * float(width[on_torso].median())
+
+
+def test_finger_discs_run_along_the_finger_and_others_are_round(anny_body, starter):
+    from core.deform.template import FINGER_STRETCH, finger_directions
+
+    shape = anny_body.default_shape(1)
+    along = finger_directions(anny_body, shape, starter.faces)
+    b = starter.binding
+    on_finger = along[b.triangle].norm(dim=-1) > 0
+    assert 0.02 < float(on_finger.float().mean()) < 0.2  # fingers only, and all ten of them
+    ratio = (b.log_scale[:, 0] - b.log_scale[:, 1]).exp()
+    assert torch.allclose(ratio[~on_finger], torch.ones(()), atol=1e-5)
+    assert float(ratio[on_finger].max()) == pytest.approx(FINGER_STRETCH**2, rel=1e-4)
+    # The long axis, turned into the world by the triangle's frame, lies along the finger
+    # wherever the disc is stretched to the full.
+    full = on_finger & (ratio > 0.999 * FINGER_STRETCH**2)
+    frames = triangle_frames(starter.canonical_vertices[None], starter.faces).rotation[0]
+    w, z = b.rotation[full, 0], b.rotation[full, 3]  # a turn about the normal (wxyz)
+    spin = 2 * torch.atan2(z, w)
+    local = torch.stack((spin.cos(), spin.sin(), torch.zeros_like(spin)), dim=-1)
+    axis = (frames[b.triangle[full]] @ local[..., None])[..., 0]
+    cosine = (axis * along[b.triangle[full]]).sum(-1).abs()
+    assert float(cosine.min()) > 0.94
+
+
+def test_nostrils_are_dark_under_the_nose(anny_body, starter):
+    from core.deform.template import NOSTRIL_RADII, _nostril_centres
+
+    colour = starter.binding.sh[:, 0] * SH_C0 + 0.5
+    b = starter.binding
+    corners = starter.canonical_vertices[starter.faces[b.triangle]]
+    points = (corners * b.barycentric[..., None]).sum(1)
+    centres = _nostril_centres(starter.canonical_vertices)
+    assert centres.shape == (2, 3) and float(centres[0, 0]) * float(centres[1, 0]) < 0
+    for centre in centres:
+        near = (points - centre).norm(dim=-1) < 0.5 * min(NOSTRIL_RADII)
+        assert near.sum() >= 2
+        assert float(colour[near].sum(-1).mean()) < 0.8  # skin sums to about 1.5-2

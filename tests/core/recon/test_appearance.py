@@ -165,3 +165,30 @@ def test_pixels_outside_the_person_mask_never_colour_the_body(anny_body, front_f
     colour = colours(avatar)
     magenta = (colour[:, 0] > 0.6) & (colour[:, 1] < 0.3) & (colour[:, 2] > 0.6)
     assert int(magenta.sum()) == 0
+
+
+def test_hands_too_small_to_resolve_keep_their_shape_and_take_creases(anny_body, front_fit):
+    """At 256 px a hand is ~10 pixels: the Gaussians it does not resolve keep their seeded
+    scales and rotations (no webbing between the fingers) while the torso's are refined, and
+    its colour gets the shading of the fingers' shape over the photo's one skin tone."""
+    from core.recon.appearance import resolution, shade_unresolved
+
+    views = prepare_views(anny_body, front_fit, SIZE)
+    seeded = make_starter_avatar(anny_body, count=COUNT, shape=front_fit.shape)
+    shown, resolved, pixel = resolution(seeded.binding, seeded.faces, views)
+    hands = in_parts(seeded, ("hand.L", "hand.R"))
+    torso = in_parts(seeded, ("torso",))
+    assert float(resolved[hands & shown].float().mean()) < 0.5
+    assert float(resolved[torso & shown].float().mean()) > 0.9
+    assert torch.isinf(pixel[~shown]).all() and (pixel[shown] < 0.05).all()
+
+    flat = torch.full((COUNT, 3), 0.6)
+    shaded = shade_unresolved(seeded, flat, shown, resolved, pixel)
+    assert torch.equal(shaded[~hands], flat[~hands])
+    assert float(shaded[hands, 0].std()) > 0.02  # creases and lit knuckles
+    assert float(shaded[hands, 0].mean()) == pytest.approx(0.6, abs=0.05)
+
+    avatar = appearance(anny_body, front_fit, count=COUNT, steps=20)
+    grown = (avatar.binding.log_scale - seeded.binding.log_scale).abs().amax(-1) > 1e-6
+    assert not bool(grown[hands & ~resolved].any())
+    assert float(grown[torso].float().mean()) > 0.3

@@ -142,3 +142,14 @@ def test_a_parsed_view_frames_as_the_spec_does():
         camera_for(view, means, parts, PARTS, 64, 64).world_to_camera,
         camera_for("orbit:30:20", means, parts, PARTS, 64, 64).world_to_camera,
     )
+
+
+@pytest.mark.parametrize("spec, side", [("hand.L", 1.0), ("hand.R", -1.0)])
+def test_hand_close_ups_look_from_the_hands_own_side(spec, side):
+    # A body facing -Y: its left hand at +X is seen from +X (the back of a hand at rest).
+    means = torch.tensor([[0.3, 0, 0], [0.3, 0.02, -0.1], [-0.3, 0, 0], [-0.3, 0.02, -0.1]])
+    parts = torch.tensor([0, 0, 1, 1])
+    camera = camera_for(spec, means, parts, ("hand.L", "hand.R"), 64, 64)
+    rotation, translation = camera.world_to_camera[:3, :3], camera.world_to_camera[:3, 3]
+    eye = -rotation.T @ translation
+    assert float(eye[0]) * side > 0.35 and abs(float(eye[1])) < 0.05
