@@ -19,7 +19,8 @@ An avatar the network made carries a pose correction (core.avatar.pose_correctio
 the pose, :func:`pose_gaussians`, :func:`avatar_scene` and :func:`export_avatar_ply` add it
 to the binding's offsets (the ``correction`` of ``deform_gaussians``, in the triangle frame,
 never a second skinning); it is exactly zero at the canonical pose, and an avatar without one
-poses as before. Blender's live link calls :func:`pose_correction` with the armature's pose.
+poses as before. Blender's live link calls :func:`pose_correction` with the armature's pose
+(``core.rig.core_bone_rotations``) and the expression shape keys' values.
 
 Letters: B batch, V vertices, J bones, E expressions.
 """
@@ -33,7 +34,7 @@ from torch import Tensor
 
 from .avatar.avatar import Avatar, GaussianBinding
 from .avatar.ply import export_ply
-from .avatar.pose_correction import correction_offsets
+from .avatar.pose_correction import PoseCorrection, correction_offsets
 from .body.model import BodyModel
 from .body.poses import Pose, stack_poses
 from .deform.binding import WorldGaussians, deform_gaussians
@@ -84,11 +85,13 @@ def posed_vertices(avatar: Avatar, body: BodyModel, poses: list[Pose]) -> Tensor
     return skinned.float()
 
 
-def pose_correction(avatar: Avatar, rotations: Tensor, expression: Tensor) -> Tensor | None:
-    """(B, N, 3) the avatar's pose correction (triangle frame, triangle sizes) in poses
-    ``rotations`` (B, J, 3) radians with expressions ``expression`` (B, E), or None where the
-    avatar carries none. No gradients. LcaError if the pose is for another skeleton."""
-    c = avatar.correction
+def pose_correction(
+    c: PoseCorrection | None, rotations: Tensor, expression: Tensor
+) -> Tensor | None:
+    """(B, N, 3) an avatar's pose correction ``c`` (``Avatar.correction``; triangle frame,
+    triangle sizes) in poses ``rotations`` (B, J, 3) radians with expressions ``expression``
+    (B, E), or None where ``c`` is None. No gradients. LcaError if the pose is for another
+    skeleton."""
     if c is None:
         return None
     if tuple(rotations.shape[1:]) != (c.bones, 3) or tuple(expression.shape[1:]) != (
@@ -108,7 +111,7 @@ def poses_correction(avatar: Avatar, poses: list[Pose] | None) -> Tensor | None:
     if avatar.correction is None or poses is None:
         return None
     rotations, expression, _ = stack_poses(poses)
-    return pose_correction(avatar, rotations, expression)
+    return pose_correction(avatar.correction, rotations, expression)
 
 
 def pose_gaussians(

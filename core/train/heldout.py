@@ -98,7 +98,7 @@ def score_subject(
     avatar = predict_avatar(net, template, [photo], colours)
     predicted = avatar.binding
     shard = subject.shard
-    correction = pose_correction(avatar, shard.rotations[None], shard.expression[None])
+    correction = pose_correction(avatar.correction, shard.rotations[None], shard.expression[None])
     faces = template.faces
     out_today: dict[str, list[float]] = {kind: [] for kind in KINDS}
     out_net: dict[str, list[float]] = {kind: [] for kind in KINDS}
