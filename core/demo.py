@@ -106,7 +106,9 @@ def _comparison(photo: Path, avatar: Avatar, body: BodyModel, fit, size: int) ->
     view = fit.views[0]
     vertices = posed_vertices(avatar, body, [view.pose])[0]
     with torch.no_grad():
-        result = render(avatar_scene(avatar, vertices), view.camera, background=(1.0, 1.0, 1.0))
+        result = render(
+            avatar_scene(avatar, vertices, view.pose), view.camera, background=(1.0, 1.0, 1.0)
+        )
     shown = Image.fromarray(load_photo(photo).rgb)
     rendered = rgb_image(result).resize(shown.size)
     scale = size / shown.height
@@ -118,8 +120,9 @@ def _comparison(photo: Path, avatar: Avatar, body: BodyModel, fit, size: int) ->
 
 
 def _posed_stills(avatar: Avatar, body: BodyModel, out_dir: Path, size: int) -> list[Path]:
-    vertices = posed_vertices(avatar, body, [parse_pose(body, POSED)])[0]
-    scene = avatar_scene(avatar, vertices)
+    pose = parse_pose(body, POSED)
+    vertices = posed_vertices(avatar, body, [pose])[0]
+    scene = avatar_scene(avatar, vertices, pose)
     directory = ensure_writable_dir(out_dir / "posed")
     paths = []
     for spec in POSED_VIEWS:
@@ -155,10 +158,11 @@ def _animation(
     presets = {name: preset_pose(body, name) for name in animation_weights(0.0)}
     base = rest_pose(body)
     times = [i / max(frames - 1, 1) for i in range(frames)]
-    vertices = posed_vertices(avatar, body, [animation_pose(presets, t, base) for t in times])
+    poses = [animation_pose(presets, t, base) for t in times]
+    vertices = posed_vertices(avatar, body, poses)
     # One full-body camera for the whole clip, framed on the rest and the final pose.
     rest_means = avatar_scene(avatar).means
-    both = torch.cat((rest_means, avatar_scene(avatar, vertices[-1]).means))
+    both = torch.cat((rest_means, avatar_scene(avatar, vertices[-1], poses[-1]).means))
     both_parts = torch.cat((avatar.binding.part, avatar.binding.part))
     body_camera = camera_for("front", both, both_parts, avatar.part_names, size, size)
     face_camera = _camera("face", avatar, rest_means, size // 2, size // 2)
@@ -166,7 +170,7 @@ def _animation(
     paths, images = [], []
     for i in range(frames):
         progress("animation", i / frames)
-        scene = avatar_scene(avatar, vertices[i])
+        scene = avatar_scene(avatar, vertices[i], poses[i])
         hand_camera = _camera("hand.L", avatar, scene.means, size // 2, size // 2)
         panel = Image.new("RGB", (size + size // 2, size))
         with torch.no_grad():

@@ -15,6 +15,13 @@ under 4 mm (0.04 mm on average) for an arm raised 105 degrees with curled finger
 skins its own rest mesh, whose bone orientations differ from the canonical pose's by a few
 degrees, and linear blend skinning does not compose.
 
+An avatar the network made carries a pose correction (core.avatar.pose_correction): given
+the pose, :func:`pose_gaussians`, :func:`avatar_scene` and :func:`export_avatar_ply` add it
+to the binding's offsets (the ``correction`` of ``deform_gaussians``, in the triangle frame,
+never a second skinning); it is exactly zero at the canonical pose, and an avatar without one
+poses as before. Blender's live link calls :func:`pose_correction` with the armature's pose
+(``core.rig.core_bone_rotations``) and the expression shape keys' values.
+
 Letters: B batch, V vertices, J bones, E expressions.
 """
 
@@ -27,6 +34,7 @@ from torch import Tensor
 
 from .avatar.avatar import Avatar, GaussianBinding
 from .avatar.ply import export_ply
+from .avatar.pose_correction import PoseCorrection, correction_offsets
 from .body.model import BodyModel
 from .body.poses import Pose, stack_poses
 from .deform.binding import WorldGaussians, deform_gaussians
@@ -77,16 +85,56 @@ def posed_vertices(avatar: Avatar, body: BodyModel, poses: list[Pose]) -> Tensor
     return skinned.float()
 
 
-def pose_gaussians(avatar: Avatar, vertices: Tensor) -> WorldGaussians:
-    """World Gaussians of the avatar on posed vertices (B, V, 3)."""
-    return deform_gaussians(vertices, avatar.faces, avatar.binding)
+def pose_correction(
+    c: PoseCorrection | None, rotations: Tensor, expression: Tensor
+) -> Tensor | None:
+    """(B, N, 3) an avatar's pose correction ``c`` (``Avatar.correction``; triangle frame,
+    triangle sizes) in poses ``rotations`` (B, J, 3) radians with expressions ``expression``
+    (B, E), or None where ``c`` is None. No gradients. LcaError if the pose is for another
+    skeleton."""
+    if c is None:
+        return None
+    if tuple(rotations.shape[1:]) != (c.bones, 3) or tuple(expression.shape[1:]) != (
+        c.expressions,
+    ):
+        raise LcaError(
+            f"The avatar's pose correction was made for {c.bones} bones and {c.expressions} "
+            f"expressions but the pose has {rotations.shape[1]} and {expression.shape[-1]}; "
+            "pose it with the body model it was made with."
+        )
+    with torch.no_grad():
+        return correction_offsets(c, rotations, expression)
 
 
-def avatar_scene(avatar: Avatar, vertices: Tensor | None = None) -> SplatScene:
-    """The renderable scene of the avatar on one posed mesh (V, 3); canonical if None."""
+def poses_correction(avatar: Avatar, poses: list[Pose] | None) -> Tensor | None:
+    """:func:`pose_correction` of B ``poses`` (None, or an avatar without one: None)."""
+    if avatar.correction is None or poses is None:
+        return None
+    rotations, expression, _ = stack_poses(poses)
+    return pose_correction(avatar.correction, rotations, expression)
+
+
+def pose_gaussians(
+    avatar: Avatar, vertices: Tensor, poses: list[Pose] | None = None
+) -> WorldGaussians:
+    """World Gaussians of the avatar on posed vertices (B, V, 3); with the B ``poses`` the
+    vertices are in, the avatar's pose correction is added (module docstring)."""
+    correction = poses_correction(avatar, poses)
+    if correction is not None:
+        correction = correction.to(vertices.device)
+    return deform_gaussians(vertices, avatar.faces, avatar.binding, correction)
+
+
+def avatar_scene(
+    avatar: Avatar, vertices: Tensor | None = None, pose: Pose | None = None
+) -> SplatScene:
+    """The renderable scene of the avatar on one posed mesh (V, 3); canonical if None.
+
+    pose: the pose ``vertices`` are in, for the avatar's pose correction; None: none added.
+    """
     if vertices is None:
         vertices = avatar.canonical_vertices
-    world = pose_gaussians(avatar, vertices[None])
+    world = pose_gaussians(avatar, vertices[None], None if pose is None else [pose])
     return splat_scene(avatar.binding, world)
 
 
@@ -104,10 +152,13 @@ def splat_scene(binding: GaussianBinding, world: WorldGaussians, index: int = 0)
     )
 
 
-def export_avatar_ply(avatar: Avatar, path: Path | str, vertices: Tensor | None = None) -> None:
+def export_avatar_ply(
+    avatar: Avatar, path: Path | str, vertices: Tensor | None = None, pose: Pose | None = None
+) -> None:
     """Write ``avatar`` as a 3DGS PLY (core.avatar.ply), at rest or on a posed mesh.
 
     vertices: (V, 3) posed body-mesh vertices; None for the canonical (rest) pose.
+    pose: the pose ``vertices`` are in, for the avatar's pose correction; None: none added.
     """
     if vertices is None:
         vertices = avatar.canonical_vertices
@@ -118,6 +169,8 @@ def export_avatar_ply(avatar: Avatar, path: Path | str, vertices: Tensor | None 
         )
     b = avatar.binding
     with torch.no_grad():
-        world = deform_gaussians(vertices[None].to(torch.float32), avatar.faces, b)
+        world = pose_gaussians(
+            avatar, vertices[None].to(torch.float32), None if pose is None else [pose]
+        )
         opacities = torch.sigmoid(b.opacity_logit.to(torch.float32))
     export_ply(path, world.means[0], world.quats[0], world.scales[0], opacities, b.sh)

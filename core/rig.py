@@ -338,6 +338,34 @@ def blender_bone_pose(
     return quaternions, location
 
 
+def core_bone_rotations(bone_matrices: Tensor, axes: Tensor, quaternions: Tensor) -> Tensor:
+    """Blender pose-bone rotations as a core pose: the inverse of :func:`blender_bone_pose`
+    (what the pose correction takes from a Blender armature).
+
+    bone_matrices: (J, 4, 4) rest matrices in armature space; axes: (3, 3) canonical ->
+    Blender; quaternions: (J, 4) wxyz pose-bone rotations in their rest axes.
+    Returns (J, 3) rotation vectors, radians, relative to the parent, canonical axes, each of
+    angle at most pi (a quaternion keeps no more turns).
+    """
+    J = bone_matrices.shape[0]
+    if tuple(bone_matrices.shape) != (J, 4, 4) or tuple(quaternions.shape) != (J, 4):
+        raise ValueError(
+            f"bone_matrices (J, 4, 4) and quaternions (J, 4) must agree, got "
+            f"{tuple(bone_matrices.shape)} and {tuple(quaternions.shape)}."
+        )
+    rest = bone_matrices[:, :3, :3].float()
+    q = quaternions.float() / quaternions.float().norm(dim=-1, keepdim=True)
+    q = torch.where(q[:, :1] < 0, -q, q)  # the short way: angle in [0, pi]
+    sin_half = q[:, 1:].norm(dim=-1, keepdim=True)
+    angle = 2 * torch.atan2(sin_half, q[:, :1])
+    scale = torch.where(
+        sin_half > 1e-8, angle / sin_half.clamp_min(1e-8), torch.full_like(angle, 2.0)
+    )
+    local = q[:, 1:] * scale  # (J, 3) rotation vectors in each bone's rest axes
+    # r_j = A^T rest_j local_j: the rotation vector back in the canonical axes.
+    return (rest @ local[..., None])[..., 0] @ axes.float()
+
+
 def blender_bone_poses(
     bone_matrices: Tensor, axes: Tensor, rotations: Tensor, translations: Tensor
 ) -> tuple[Tensor, Tensor]:

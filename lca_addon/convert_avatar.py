@@ -5,6 +5,7 @@ or an earlier version of the extension) becomes a native splat avatar on Blender
 import bpy
 
 from ..core.errors import LcaError
+from .import_avatar import native_correction_warning
 from .properties import find_avatar
 from .splat_object import convert_to_native, is_native, native_splats_supported
 
@@ -35,4 +36,7 @@ class LCA_OT_convert_to_splats(bpy.types.Operator):
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
         self.report({"INFO"}, f"'{native.name}' is now native splats that Blender renders.")
+        warning = native_correction_warning(native)
+        if warning is not None:
+            self.report({"WARNING"}, warning)
         return {"FINISHED"}

@@ -54,6 +54,9 @@ class LCA_OT_import_avatar(bpy.types.Operator, ImportHelper):
             self.report({"ERROR"}, str(err))
             return {"CANCELLED"}
         self.report({"INFO"}, f"Imported '{objects.avatar.name}' ({count} Gaussians).")
+        warning = native_correction_warning(objects.avatar)
+        if warning is not None:
+            self.report({"WARNING"}, warning)
         return {"FINISHED"}
 
 
@@ -63,6 +66,15 @@ def import_avatar_file(context: bpy.types.Context, path: Path):
     as it was."""
     avatar, rig = read_avatar_and_rig(path)
     return build_imported_avatar(context, avatar, rig, path), avatar.count
+
+
+def native_correction_warning(avatar: bpy.types.Object) -> str | None:
+    """The sentence saying that native splats do not apply ``avatar``'s pose correction, or
+    None where it is not native or has none."""
+    from .pose_correction import NATIVE_WARNING, has_correction
+    from .splat_object import is_native
+
+    return NATIVE_WARNING if is_native(avatar) and has_correction(avatar.data) else None
 
 
 def no_rig_sentence(path: Path) -> str:

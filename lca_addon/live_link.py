@@ -3,7 +3,9 @@
 Whatever Blender does to the body mesh (the Armature modifier, shape keys, drivers, any other
 deformer that keeps its vertices) reaches the avatar through one path: the evaluated vertices,
 in world space, go through ``core.deform.deform_gaussians``, the same code the ``lca`` command
-runs on the body model's vertices.
+runs on the body model's vertices. An avatar that carries the network's pose correction gets
+it added there too, evaluated from the armature's pose and the expression shape keys
+(pose_correction.py, through ``core.posing.pose_correction`` as ``lca render`` does).
 """
 
 import bpy
@@ -90,12 +92,36 @@ def binding_key(avatar: bpy.types.Object) -> tuple:
 
 
 def deform_avatar(
-    binding: GaussianBinding, faces: torch.Tensor, vertices: np.ndarray
+    binding: GaussianBinding,
+    faces: torch.Tensor,
+    vertices: np.ndarray,
+    correction: torch.Tensor | None = None,
 ) -> WorldGaussians:
     """World-space Gaussians (batch 1) of ``binding`` on the evaluated body ``vertices``
-    (V, 3) (from :func:`evaluated_vertices`), through ``core.deform``."""
+    (V, 3) (from :func:`evaluated_vertices`), through ``core.deform``; ``correction``: the
+    avatar's pose correction (1, N, 3) (:func:`correction_for`), or None."""
     with torch.no_grad():
-        return deform_gaussians(torch.from_numpy(vertices)[None], faces, binding)
+        return deform_gaussians(torch.from_numpy(vertices)[None], faces, binding, correction)
+
+
+def correction_for(
+    avatar: bpy.types.Object,
+    depsgraph: bpy.types.Depsgraph,
+    binding: GaussianBinding,
+    stored=None,
+) -> torch.Tensor | None:
+    """(1, N, 3) the avatar's pose correction in its rig's evaluated pose, or None where it
+    carries none (``pose_correction.avatar_correction``; ``stored``: its
+    ``read_correction``, read here if None). LcaError when its Gaussians were edited."""
+    from .pose_correction import avatar_correction
+
+    correction = avatar_correction(avatar, depsgraph, stored)
+    if correction is not None and correction.shape[1] != binding.count:
+        raise LcaError(
+            f"The avatar '{avatar.name}' has {binding.count} Gaussians but its pose correction "
+            f"{correction.shape[1]}; undo the edit or import the avatar again."
+        )
+    return correction
 
 
 def avatar_gaussians(avatar: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> WorldGaussians:
@@ -104,4 +130,5 @@ def avatar_gaussians(avatar: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -
     Raises LcaError (one sentence) as :func:`avatar_binding` and :func:`evaluated_vertices`.
     """
     binding, faces = avatar_binding(avatar)
-    return deform_avatar(binding, faces, evaluated_vertices(avatar.lca_avatar.body_mesh, depsgraph))
+    vertices = evaluated_vertices(avatar.lca_avatar.body_mesh, depsgraph)
+    return deform_avatar(binding, faces, vertices, correction_for(avatar, depsgraph, binding))

@@ -12,7 +12,9 @@ new collection named after the avatar:
 - ``<name>``: the avatar object holding the binding, with links to the armature and the
   body mesh in ``Object.lca_avatar``: on Blender 5.3+ a native ``GAUSSIAN_SPLAT`` point
   cloud bound by Geometry Nodes (splat_object.py), on 4.2-5.2 a mesh of points that the
-  extension draws (avatar_object.py).
+  extension draws (avatar_object.py). Its data keeps the avatar's pose correction, if it has
+  one (pose_correction.py); the canonical means need none (it is zero at rest), the live link
+  applies it when posed, and native splats cannot (pose_correction.NATIVE_WARNING).
 
 Nothing here imports torch at module level: the rig's and the avatar's arrays may be torch
 tensors (CPU) or numpy arrays; only the 4.2-5.2 avatar object computes with ``core.deform``.
@@ -30,6 +32,7 @@ import bpy
 import numpy as np
 from mathutils import Matrix
 
+from .pose_correction import write_correction
 from .properties import write_header
 from .splat_object import bind_to_body, build_splat_data, native_splats_supported
 
@@ -197,6 +200,8 @@ def _avatar(
     # 4.2-5.2: the splats are drawn from the body mesh, not these points
     obj.hide_render = not native_splats_supported()
     write_header(obj, avatar, source_path)
+    if getattr(avatar, "correction", None) is not None:
+        write_correction(data, avatar.correction, rig.bone_names, rig.expression_names)
     props = obj.lca_avatar
     props.armature, props.body_mesh = armature, body
     props.body_vertex_count = len(body.data.vertices)

@@ -21,6 +21,7 @@ from .binding_attributes import (
     write_attribute,
     write_binding,
 )
+from .pose_correction import PROPERTY as CORRECTION_PROPERTY
 from .splat_nodes import BODY_INPUT, TRIANGLES_INPUT, VERTICES_INPUT, binding_group
 
 MODIFIER_NAME = "LCA Splat Binding"
@@ -161,6 +162,8 @@ def convert_to_native(avatar: bpy.types.Object) -> bpy.types.Object:
     native.parent, native.matrix_parent_inverse = avatar.parent, avatar.matrix_parent_inverse
     native.matrix_basis = avatar.matrix_basis
     _copy_group(props, native.lca_avatar)
+    if CORRECTION_PROPERTY in mesh:  # the pose correction travels with the binding
+        data[CORRECTION_PROPERTY] = mesh[CORRECTION_PROPERTY]
     bind_to_body(native, body)
     bpy.data.objects.remove(avatar)
     if mesh.users == 0:

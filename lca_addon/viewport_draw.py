@@ -25,7 +25,8 @@ as ``lca render`` shows them on black (the "Standard" view), not tone-mapped by 
 
 Caching: an avatar's binding is read from its mesh once (again only when
 ``live_link.binding_key`` changes); it is deformed again only when its evaluated body-mesh
-vertices (or its world matrix, or its Gaussian count) change; the Gaussians are uploaded
+vertices (or its world matrix, or its Gaussian count, or the offsets of its pose correction,
+evaluated from the rig each time, live_link.correction_for) change; the Gaussians are uploaded
 again only then, and sorted again only when they or the view change. Nothing compiles or
 allocates at import or registration: the shaders, batches and textures are made on the first
 draw. Without torch the handler draws nothing (the panel and the operators say what is
@@ -219,6 +220,8 @@ class _AvatarEntry:
     vertices: np.ndarray | None = None
     matrix: np.ndarray | None = None
     scene: object = None  # core.render.types.SplatScene
+    correction: object = None  # pose_correction.read_correction's, or None
+    pose: object = None  # the pose-correction offsets the scene was deformed with
 
 
 @dataclass
@@ -280,7 +283,14 @@ class SplatDrawer:
         """Deform the avatars whose body mesh changed; upload the drawn ones' Gaussians."""
         from ..core.errors import LcaError
         from ..core.posing import splat_scene
-        from .live_link import avatar_binding, binding_key, deform_avatar, evaluated_vertices
+        from .live_link import (
+            avatar_binding,
+            binding_key,
+            correction_for,
+            deform_avatar,
+            evaluated_vertices,
+        )
+        from .pose_correction import read_correction
 
         drawn, key, bindings, problems, seen = [], [], [], {}, set()
         for avatar in depsgraph.view_layer.objects:
@@ -296,17 +306,23 @@ class SplatDrawer:
                     self.avatars.pop(pointer, None)
                     self.bindings_read += 1
                     entry = _AvatarEntry(bound_key, avatar_binding(avatar), self.bindings_read)
+                    entry.correction = read_correction(avatar.original.data)
                     self.avatars[pointer] = entry
                 vertices = evaluated_vertices(props.body_mesh, depsgraph)
                 matrix = np.array(avatar.matrix_world, dtype=np.float32)
+                binding, faces = entry.binding
+                offsets = None
+                if entry.correction is not None:
+                    offsets = correction_for(avatar, depsgraph, binding, entry.correction)
                 if (
                     entry.scene is None
                     or not np.array_equal(entry.vertices, vertices)
                     or not np.array_equal(entry.matrix, matrix)
+                    or not _same(entry.pose, offsets)
                 ):
-                    binding, faces = entry.binding
-                    entry.scene = splat_scene(binding, deform_avatar(binding, faces, vertices))
-                    entry.vertices, entry.matrix = vertices, matrix
+                    world = deform_avatar(binding, faces, vertices, offsets)
+                    entry.scene = splat_scene(binding, world)
+                    entry.vertices, entry.matrix, entry.pose = vertices, matrix, offsets
                     self.deformations += 1
             except LcaError as err:
                 problems[avatar.name] = str(err)
@@ -428,6 +444,15 @@ class SplatDrawer:
             gpu.state.blend_set(blend)
             gpu.state.depth_test_set(depth_test)
             gpu.state.depth_mask_set(depth_mask)
+
+
+def _same(a, b) -> bool:
+    """Whether two pose-correction offsets (tensors, or None) are the same."""
+    import torch
+
+    return (a is None and b is None) or (
+        a is not None and b is not None and bool(torch.equal(a, b))
+    )
 
 
 def _capacity(count: int) -> int:

@@ -44,3 +44,22 @@ def assert_one_sentence(err: BaseException, path) -> None:
     rest = message.replace(str(path), "PATH")
     assert "\n" not in rest and rest.endswith("."), message
     assert ". " not in rest and "; " in rest, message
+
+
+def random_correction(count: int, bones: int, expressions: int, seed: int = 0):
+    """A random, non-zero pose correction (core.avatar.pose_correction) of ``count``
+    Gaussians: 8 hidden units, 6 anchors, 2 anchors per Gaussian."""
+    from core.avatar.pose_correction import PoseCorrection
+
+    H, M, k = 8, 6, 2
+    g = torch.Generator().manual_seed(seed)
+    return PoseCorrection(
+        bones=bones,
+        expressions=expressions,
+        fc1_weight=torch.randn(H, 3 * bones + expressions, generator=g),
+        fc1_bias=torch.randn(H, generator=g),
+        fc2_weight=0.05 * torch.randn(3 * M, H, generator=g),
+        fc2_bias=torch.randn(3 * M, generator=g),
+        anchor_index=torch.randint(0, M, (count, k), generator=g),
+        anchor_weight=torch.full((count, k), 1.0 / k),
+    )

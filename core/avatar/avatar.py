@@ -18,6 +18,7 @@ from torch import Tensor
 from ..errors import LcaError
 from ..render.sh import SH_COUNTS, SH_DEGREES
 from .lca_header import SCHEMA_VERSION as SCHEMA_VERSION  # its home is the header module
+from .pose_correction import PoseCorrection
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,10 @@ class Avatar:
     part_names: name of each body-part index used by ``binding.part``.
     up_axis: "Z" or "Y", the up axis of the canonical frame.
     metadata: free text key -> value (name, how it was made, seed).
+    correction: the network's pose correction (core.avatar.pose_correction) for these N
+        Gaussians, or None: posing then adds no correction.
+
+    Building one with a correction for another number of Gaussians raises LcaError.
     """
 
     binding: GaussianBinding
@@ -159,6 +164,15 @@ class Avatar:
     part_names: tuple[str, ...]
     up_axis: str = "Z"
     metadata: dict[str, str] = field(default_factory=dict)
+    correction: PoseCorrection | None = None
+
+    def __post_init__(self) -> None:
+        c = self.correction
+        if c is not None and (not isinstance(c, PoseCorrection) or c.count != self.count):
+            raise LcaError(
+                "Avatar.correction must be a PoseCorrection with one row per Gaussian "
+                f"({self.count}); drop it (correction=None) when the Gaussians change."
+            )
 
     @property
     def count(self) -> int:

@@ -24,11 +24,23 @@ keys, W the most skinning weights any vertex has
     rig.shape_deltas        (K, V, 3)  F32
     rig.uvs                 (F, 3, 2)  F32   (only where the body has UVs)
 
+and, optionally (schema 4, ``pose_correction``), the network's pose correction: J bones,
+E expressions, H hidden units, M anchors, k anchors per Gaussian (the header's
+``correction``: bones, expressions, hidden, anchors, neighbours)
+
+    correction.fc1_weight    (H, 3J + E) F32   the MLP's hidden layer (then GELU)
+    correction.fc1_bias      (H,)        F32
+    correction.fc2_weight    (3M, H)     F32   its output layer: M anchors' offsets
+    correction.fc2_bias      (3M,)       F32
+    correction.anchor_index  (N, k)      I32   each Gaussian's anchors, 0..M-1
+    correction.anchor_weight (N, k)      F32   their weights
+
 ``__metadata__["lca"]`` is compact JSON with sorted keys: format, schema_version, units,
 canonical_frame, up_axis, quaternion_order, color, sh_degree, count, body, part_names,
-metadata, data_checksum, and ``rig`` where the file holds one (bone_names, bone_parents,
-expression_names, shape_keys, uvs). There are no timestamps, so the same avatar gives the
-same bytes.
+metadata, data_checksum, ``rig`` where the file holds one (bone_names, bone_parents,
+expression_names, shape_keys, uvs) and ``correction`` where it holds one (anchors, bones,
+expressions, hidden, neighbours). There are no timestamps, so the same avatar gives the same
+bytes.
 
 ``data_checksum`` (schema 2) is ``"blake2b-128:"`` and the hex BLAKE2b digest (16 bytes,
 ``hashlib``, so every reader has it, Blender too) of the data section: every byte after the
@@ -61,6 +73,7 @@ from .lca_header import (
     CHECKSUM_PREFIX,
     COLOR,
     FORMAT,
+    MAX_CORRECTION_SIZE,
     NOT_LCA,
     QUATERNION_ORDER,
     RIG_SCHEMA_VERSION,
@@ -68,12 +81,14 @@ from .lca_header import (
     UP_AXES,
     LcaLayout,
     TensorSpan,
+    correction_tensor_names,
     fail,
     read_layout,
     tensor_names,
     verify_checksum,
 )
 from .lca_rig import RigArrays, rig_array_problem, rig_from_section, rig_section, weights_problem
+from .pose_correction import CORRECTION_FIELDS, PoseCorrection
 from .values import IndexRanges, avatar_problem, avatar_tensors, tensor_problem
 
 _INT_FIELDS = frozenset({"triangle", "part"})
@@ -117,6 +132,10 @@ def _check_avatar(avatar: Avatar) -> None:
             text.encode("utf-8")
         except UnicodeEncodeError:
             raise ValueError(f"{text!r} is not valid Unicode text.") from None
+    if avatar.correction is not None and (
+        max(correction_header(avatar.correction).values()) > MAX_CORRECTION_SIZE
+    ):
+        raise ValueError(f"the pose correction has a size over {MAX_CORRECTION_SIZE}.")
     problem = avatar_problem(avatar)
     if problem is not None:
         raise ValueError(f"avatar {problem}.")
@@ -152,7 +171,20 @@ def header_json(avatar: Avatar, data_checksum: str, rig: dict | None = None) -> 
     }
     if rig is not None:
         header["rig"] = rig
+    if avatar.correction is not None:
+        header["correction"] = correction_header(avatar.correction)
     return json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def correction_header(correction: PoseCorrection) -> dict[str, int]:
+    """The header's ``correction`` object: the sizes of ``correction``'s tensors."""
+    return {
+        "anchors": correction.anchors,
+        "bones": correction.bones,
+        "expressions": correction.expressions,
+        "hidden": correction.hidden,
+        "neighbours": correction.neighbours,
+    }
 
 
 def _checksum(tensors: dict[str, Tensor], order: list[str]) -> str:
@@ -184,6 +216,11 @@ def lca_bytes(avatar: Avatar, rig=None) -> bytes:
         t = avatar_tensors(avatar)[name].detach().to("cpu")
         t = t.to(torch.int32 if dtype == "I32" else torch.float32).contiguous()
         tensors[name] = t
+    if avatar.correction is not None:
+        names = correction_tensor_names(correction_header(avatar.correction))
+        for name, t in avatar.correction.tensors().items():
+            dtype = torch.int32 if names[name][0] == "I32" else torch.float32
+            tensors[name] = t.detach().to("cpu").to(dtype).contiguous()
     rig_json = None
     if rig is not None:
         rig_json, arrays = rig_section(rig, avatar)
@@ -252,6 +289,7 @@ def _read_tensors(path: Path, layout: LcaLayout) -> dict[str, Tensor]:
         faces=shapes["body.faces"][0],
         vertices=shapes["body.canonical_vertices"][0],
         parts=len(h["part_names"]),
+        anchors=h["correction"]["anchors"] if "correction" in h else 0,
     )
     bones = len(h["rig"]["bone_names"]) if "rig" in h else 0
     tensors = {}
@@ -323,6 +361,12 @@ def _avatar(h: dict, tensors: dict[str, Tensor]) -> Avatar:
         return t.to(torch.int64) if name in _INT_FIELDS else t
 
     body = h["body"]
+    correction = None
+    if "correction" in h:
+        c = h["correction"]
+        fields = {name: tensors[f"correction.{name}"] for name in CORRECTION_FIELDS}
+        fields["anchor_index"] = fields["anchor_index"].to(torch.int64)
+        correction = PoseCorrection(c["bones"], c["expressions"], **fields)
     return Avatar(
         binding=GaussianBinding(**{name: field(name) for name in BINDING_FIELDS}),
         body=BodyIdentity(
@@ -335,6 +379,7 @@ def _avatar(h: dict, tensors: dict[str, Tensor]) -> Avatar:
         part_names=tuple(h["part_names"]),
         up_axis=h["up_axis"],
         metadata=dict(h["metadata"]),
+        correction=correction,
     )
 
 
@@ -350,6 +395,14 @@ def avatar_from_arrays(arrays) -> Avatar:
     """The Avatar of ``arrays`` (``lca_numpy.AvatarArrays``, as ``lca_numpy.load_lca_arrays``
     reads a file): the same tensors ``load_lca`` gives for that file."""
     b = arrays.binding
+    correction = None
+    if arrays.correction is not None:
+        c = arrays.correction
+        correction = PoseCorrection(
+            c.bones,
+            c.expressions,
+            **{name: torch.from_numpy(getattr(c, name).copy()) for name in CORRECTION_FIELDS},
+        )
     return Avatar(
         binding=GaussianBinding(
             **{name: torch.from_numpy(getattr(b, name).copy()) for name in BINDING_FIELDS}
@@ -364,4 +417,5 @@ def avatar_from_arrays(arrays) -> Avatar:
         part_names=tuple(arrays.part_names),
         up_axis=arrays.up_axis,
         metadata=dict(arrays.metadata),
+        correction=correction,
     )

@@ -28,9 +28,9 @@ from pathlib import Path
 
 from ..errors import LcaFileError
 
-SCHEMA_VERSION = 3
-"""Version of the `.lca` schema this code writes (3: with an optional rig section; 2: with a
-checksum of the data; 1 and 2 still read)."""
+SCHEMA_VERSION = 4
+"""Version of the `.lca` schema this code writes (4: with an optional pose correction; 3: with
+an optional rig section; 2: with a checksum of the data; 1 to 3 still read)."""
 
 FORMAT = "lca"
 UNITS = "m"
@@ -46,11 +46,19 @@ MAX_ABS_VALUE = 1e4
 """Largest |value| of every other floating-point avatar tensor (``values``)."""
 BARYCENTRIC_TOLERANCE = 1e-3
 """How far barycentric coordinates may be below 0, or their sum from 1 (``values``)."""
-READABLE_SCHEMA_VERSIONS = (1, 2, 3)
-"""Schema 1: no checksum. Schema 2: ``data_checksum`` of the tensor data. Schema 3 (written
-now): schema 2 and an optional rig section (``rig`` in the header, ``rig.*`` tensors)."""
+READABLE_SCHEMA_VERSIONS = (1, 2, 3, 4)
+"""Schema 1: no checksum. Schema 2: ``data_checksum`` of the tensor data. Schema 3: schema 2
+and an optional rig section (``rig`` in the header, ``rig.*`` tensors). Schema 4 (written
+now): schema 3 and an optional pose correction (``correction`` in the header,
+``correction.*`` tensors)."""
 RIG_SCHEMA_VERSION = 3
 """The first schema that may hold the rig section."""
+CORRECTION_SCHEMA_VERSION = 4
+"""The first schema that may hold the pose correction."""
+CORRECTION_KEYS = ("anchors", "bones", "expressions", "hidden", "neighbours")
+"""The header's ``correction`` object: its sizes M, J, E, H and k (``pose_correction``)."""
+MAX_CORRECTION_SIZE = 1 << 20
+"""Largest size a ``correction`` header may declare (the largest network has 4,096 anchors)."""
 MAX_RIG_NAME_BYTES = 63
 """Longest bone, expression or shape-key name (UTF-8 bytes): Blender's name limit, beyond
 which it would cut a name and the armature, vertex groups and shape keys would not match."""
@@ -148,6 +156,33 @@ def rig_tensor_names(rig: dict) -> dict[str, tuple[str, tuple[str | int, ...]]]:
     if rig.get("uvs"):
         names["rig.uvs"] = ("F32", ("F", 3, 2))
     return names
+
+
+def correction_tensor_names(correction: dict) -> dict[str, tuple[str, tuple[str | int, ...]]]:
+    """The pose correction's tensors (name -> safetensors dtype, shape) for the parsed
+    ``correction`` header (``core.avatar.pose_correction``): the MLP's two layers, then each
+    of the N Gaussians' k anchors (0..M-1) and their weights."""
+    J, E = correction["bones"], correction["expressions"]
+    H, M, k = correction["hidden"], correction["anchors"], correction["neighbours"]
+    return {
+        "correction.fc1_weight": ("F32", (H, 3 * J + E)),
+        "correction.fc1_bias": ("F32", (H,)),
+        "correction.fc2_weight": ("F32", (3 * M, H)),
+        "correction.fc2_bias": ("F32", (3 * M,)),
+        "correction.anchor_index": ("I32", ("N", k)),
+        "correction.anchor_weight": ("F32", ("N", k)),
+    }
+
+
+def correction_header_problem(correction: object) -> str | None:
+    """What is wrong with a parsed ``correction`` header, or None."""
+    if not isinstance(correction, dict) or set(correction) != set(CORRECTION_KEYS):
+        return "bad correction"
+    if not all(
+        _is_int(v) and 0 <= v <= MAX_CORRECTION_SIZE for v in correction.values()
+    ) or not all(correction[key] >= 1 for key in ("anchors", "hidden", "neighbours")):
+        return "bad correction sizes"
+    return None
 
 
 def rig_header_problem(rig: object) -> str | None:
@@ -332,6 +367,12 @@ def _header_problem(h: dict) -> str | None:
     meta = h.get("metadata")
     if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
         return "bad metadata"
+    if "correction" in h:
+        if h["schema_version"] < CORRECTION_SCHEMA_VERSION:
+            return f"a pose correction in a schema {h['schema_version']} file"
+        problem = correction_header_problem(h["correction"])
+        if problem is not None:
+            return problem
     if "rig" in h:
         if h["schema_version"] < RIG_SCHEMA_VERSION:
             return f"a rig in a schema {h['schema_version']} file"
@@ -355,6 +396,8 @@ def _check_layout(path: Path, header: dict, h: dict, data_size: int) -> tuple[Te
             "E": len(rig["expression_names"]),
             "K": len(rig["shape_keys"]),
         }
+    if "correction" in h:
+        expected |= correction_tensor_names(h["correction"])
     names = set(header) - {"__metadata__"}
     for name in sorted(names - set(expected)):
         raise fail(path, f"has an unexpected tensor {shown(name)}")
@@ -451,6 +494,7 @@ INDEXED_FIELDS = {
     "binding.triangle": "triangle",
     "body.faces": "face vertex",
     "binding.part": "body-part",
+    "correction.anchor_index": "anchor",
 }
 """Index tensors of a file, and what their entries index (for the sentence of a bad one)."""
 

@@ -9,7 +9,11 @@ the same order, and the same one-sentence errors (``LcaFileError``), as ``lca_fi
 - each tensor read straight into its own buffer and value-checked (indices in range, finite
   and bounded floats, barycentric coordinates, non-zero rotations) before the next one is read;
   the rig section's arrays (schema 3) with ``lca_rig``'s checks, which the torch reader calls
-  too.
+  too; the pose correction's (schema 4) like the other arrays (anchor indices in range,
+  finite bounded floats).
+
+Blender's native splats (5.3+, Geometry Nodes, no torch) cannot evaluate the pose correction;
+``AvatarArrays.correction`` tells the importer that the file holds one, so that it can say so.
 
 It returns numpy arrays equal, bit for bit, to the tensors ``load_lca`` returns (tested).
 Letters: N Gaussians, V vertices, F triangles, K SH coefficients per channel. Importing this
@@ -76,11 +80,27 @@ class BodyInfo:
 
 
 @dataclass(frozen=True)
+class CorrectionArrays:
+    """The pose correction (``core.avatar.pose_correction.PoseCorrection``'s fields, as numpy):
+    bones J, expressions E; fc1_weight (H, 3J + E), fc1_bias (H,), fc2_weight (3M, H),
+    fc2_bias (3M,), anchor_weight (N, k): float32; anchor_index (N, k) int64."""
+
+    bones: int
+    expressions: int
+    fc1_weight: np.ndarray
+    fc1_bias: np.ndarray
+    fc2_weight: np.ndarray
+    fc2_bias: np.ndarray
+    anchor_index: np.ndarray
+    anchor_weight: np.ndarray
+
+
+@dataclass(frozen=True)
 class AvatarArrays:
     """A whole `.lca` file as numpy (``core.avatar.Avatar``'s fields).
 
     canonical_vertices: (V, 3) float32; faces: (F, 3) int64; rig: the stored rig (schema 3),
-    or None where the file has none.
+    or None where the file has none; correction: the stored pose correction (schema 4), or None.
     """
 
     binding: BindingArrays
@@ -91,20 +111,28 @@ class AvatarArrays:
     up_axis: str
     metadata: dict[str, str]
     rig: RigArrays | None = None
+    correction: CorrectionArrays | None = None
 
     @property
     def count(self) -> int:
         return self.binding.count
 
 
-def array_problem(name: str, a: np.ndarray, faces: int, vertices: int, parts: int) -> str | None:
+def array_problem(
+    name: str, a: np.ndarray, faces: int, vertices: int, parts: int, anchors: int = 0
+) -> str | None:
     """Why one named `.lca` array is unusable, or None: ``core.avatar.values.tensor_problem``
     on numpy, with the same bounds and sentences.
 
-    faces, vertices, parts: how many triangles, vertices and body parts indices may point into.
+    faces, vertices, parts, anchors: how many triangles, vertices, body parts and correction
+    anchors indices may point into.
     """
     if name in INDEXED_FIELDS:
-        limit = {"binding.triangle": faces, "body.faces": vertices}.get(name, parts)
+        limit = {
+            "binding.triangle": faces,
+            "body.faces": vertices,
+            "correction.anchor_index": anchors,
+        }.get(name, parts)
         if a.size and (int(a.min()) < 0 or int(a.max()) >= limit):
             bad = int(a.min()) if int(a.min()) < 0 else int(a.max())
             return f"has {INDEXED_FIELDS[name]} index {bad} in '{name}', outside 0..{limit - 1}"
@@ -149,7 +177,12 @@ def _read_arrays(path: Path, layout: LcaLayout) -> dict[str, np.ndarray]:
     """Every array of ``path``, each value-checked as soon as it is read, in file order."""
     h = layout.lca
     shapes = {span.name: span.shape for span in layout.spans}
-    limits = (shapes["body.faces"][0], shapes["body.canonical_vertices"][0], len(h["part_names"]))
+    limits = (
+        shapes["body.faces"][0],
+        shapes["body.canonical_vertices"][0],
+        len(h["part_names"]),
+        h["correction"]["anchors"] if "correction" in h else 0,
+    )
     bones = len(h["rig"]["bone_names"]) if "rig" in h else 0
     arrays = {}
     try:
@@ -198,6 +231,16 @@ def load_lca_arrays(path: Path | str) -> AvatarArrays:
     rig = None
     if "rig" in h:
         rig = rig_from_section(h["rig"], arrays, canonical_vertices, faces, h["up_axis"])
+    correction = None
+    if "correction" in h:
+        c = h["correction"]
+        floats = ("fc1_weight", "fc1_bias", "fc2_weight", "fc2_bias", "anchor_weight")
+        correction = CorrectionArrays(
+            bones=c["bones"],
+            expressions=c["expressions"],
+            anchor_index=arrays["correction.anchor_index"].astype(np.int64),
+            **{name: arrays[f"correction.{name}"].astype(np.float32) for name in floats},
+        )
     return AvatarArrays(
         binding=BindingArrays(**{name: field(name) for name in (*names, "sh", "part")}),
         body=BodyInfo(
@@ -211,4 +254,5 @@ def load_lca_arrays(path: Path | str) -> AvatarArrays:
         up_axis=h["up_axis"],
         metadata=dict(h["metadata"]),
         rig=rig,
+        correction=correction,
     )

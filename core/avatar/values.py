@@ -34,14 +34,20 @@ from .lca_header import MAX_ABS_VALUE as MAX_ABS_VALUE
 
 @dataclass(frozen=True)
 class IndexRanges:
-    """How many triangles, vertices and body parts an avatar's indices may point into."""
+    """How many triangles, vertices, body parts and correction anchors an avatar's indices may
+    point into."""
 
     faces: int
     vertices: int
     parts: int
+    anchors: int = 0
 
     def limit(self, name: str) -> int:
-        return {"binding.triangle": self.faces, "body.faces": self.vertices}.get(name, self.parts)
+        return {
+            "binding.triangle": self.faces,
+            "body.faces": self.vertices,
+            "correction.anchor_index": self.anchors,
+        }.get(name, self.parts)
 
 
 def tensor_problem(name: str, t: Tensor, ranges: IndexRanges) -> str | None:
@@ -84,9 +90,11 @@ def _float_problem(name: str, t: Tensor, bound: float) -> str | None:
 
 
 def avatar_tensors(avatar: Avatar) -> dict[str, Tensor]:
-    """The avatar's tensors under their `.lca` names (binding.*: (N, ...), body.*: (V|F, 3))."""
+    """The avatar's tensors under their `.lca` names (binding.*: (N, ...), body.*: (V|F, 3),
+    and correction.* where the avatar carries a pose correction)."""
     b = avatar.binding
-    return {
+    correction = {} if avatar.correction is None else avatar.correction.tensors()
+    return correction | {
         "binding.triangle": b.triangle,
         "binding.barycentric": b.barycentric,
         "binding.offset": b.offset,
@@ -106,6 +114,7 @@ def avatar_problem(avatar: Avatar) -> str | None:
         faces=int(avatar.faces.shape[0]),
         vertices=int(avatar.canonical_vertices.shape[0]),
         parts=len(avatar.part_names),
+        anchors=0 if avatar.correction is None else avatar.correction.anchors,
     )
     for name, t in avatar_tensors(avatar).items():
         problem = tensor_problem(name, t, ranges)

@@ -29,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_file(args.output)
     avatar = require_gaussians(load_lca(args.avatar), args.avatar)
-    vertices = None if args.pose == "rest" else posed_vertices(avatar, args.pose, args.smplx_dir)
-    export_avatar_ply(avatar, args.output, vertices=vertices)
+    vertices, pose = posed_vertices(avatar, args.pose, args.smplx_dir)
+    export_avatar_ply(avatar, args.output, vertices=vertices, pose=pose)
     print(f"Wrote {avatar.count:,} Gaussians ({one_line(args.pose, 60)} pose) to {args.output}")
     return 0

@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def describe_avatar(path: str) -> None:
-    """Print the avatar file's name, size, body, mesh, parts and metadata."""
+    """Print the avatar file's name, size, body, mesh, parts, rig, pose correction and
+    metadata."""
     from ..avatar.lca_file import load_lca_with_rig
 
     avatar, rig = load_lca_with_rig(path)
@@ -60,6 +61,15 @@ def describe_avatar(path: str) -> None:
         print(
             f"rig:           {len(rig.bone_names)} bones, {len(rig.expression_names)} "
             f"expressions, {len(rig.shape_keys)} body-shape keys"
+        )
+    c = avatar.correction
+    if c is None:
+        print("correction:    none (posed by the binding alone)")
+    else:
+        print(
+            f"correction:    pose correction of the network ({c.anchors:,} anchors, "
+            f"{c.hidden} hidden units, {c.bones} bones, {c.expressions} expressions); "
+            "Blender's native splats (5.3+) do not apply it"
         )
     for key, value in sorted(avatar.metadata.items()):
         print(f"meta.{key}: {value}")

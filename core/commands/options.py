@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from torch import Tensor
 
     from ..avatar.avatar import Avatar
+    from ..body.poses import Pose
 
 
 def add_threads_option(parser: argparse.ArgumentParser) -> None:
@@ -40,14 +41,18 @@ def set_threads(threads: int | None) -> None:
     torch.set_num_threads(threads)
 
 
-def posed_vertices(avatar: Avatar, pose_spec: str, smplx_dir: str | None) -> Tensor:
+def posed_vertices(
+    avatar: Avatar, pose_spec: str, smplx_dir: str | None
+) -> tuple[Tensor, Pose | None]:
     """(V, 3) vertices of ``avatar`` in ``pose_spec`` (preset(s) joined by '+' or a pose
-    .json); "rest" needs no body model."""
+    .json) and that pose (for the avatar's pose correction); "rest" needs no body model and
+    gives no pose (the correction is zero there)."""
     if pose_spec == "rest":
-        return avatar.canonical_vertices
+        return avatar.canonical_vertices, None
     from ..body import load_body_model
     from ..body.poses import parse_pose
     from ..posing import posed_vertices as pose_vertices
 
     body = load_body_model(avatar.body.model, smplx_dir=smplx_dir)
-    return pose_vertices(avatar, body, [parse_pose(body, pose_spec)])[0]
+    pose = parse_pose(body, pose_spec)
+    return pose_vertices(avatar, body, [pose])[0], pose

@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         for path in pass_paths(Path(args.out), stem_of(view.name)):
             check_output_file(path)
     avatar = require_gaussians(load_lca(args.avatar), args.avatar)
-    scene = avatar_scene(avatar, posed_vertices(avatar, args.pose, args.smplx_dir))
+    scene = avatar_scene(avatar, *posed_vertices(avatar, args.pose, args.smplx_dir))
     cameras = [
         camera_for(view, scene.means, avatar.binding.part, avatar.part_names, width, height)
         for view in views

@@ -128,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
         # Frame the whole animation around the travel: Gaussian centres of 64 frames.
         means = torch.cat(
             [
-                avatar_scene(avatar, vertices[t]).means - travel[t]
+                avatar_scene(avatar, vertices[t], animation.poses[t]).means - travel[t]
                 for t in range(0, count, max(1, count // 64))
             ]
         )
@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
 
             def frames_of(view_name=view.name, camera=camera, frame_dir=frame_dir, gif=gif):
                 for t in range(count):
-                    scene = avatar_scene(avatar, vertices[t])
+                    scene = avatar_scene(avatar, vertices[t], animation.poses[t])
                     result = render(
                         scene,
                         _moved(camera, travel[t]),

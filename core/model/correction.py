@@ -7,7 +7,9 @@ its anchors' offsets by the decoder's anchor weights; the result goes into
 :func:`core.deform.deform_gaussians` as its optional ``correction`` (triangle sizes, in the
 triangle frame), on top of the binding, never as a second skinning path.
 
-Not yet stored in the `.lca` file: avatars saved today deform without it (docs/model.md).
+An avatar the network makes carries it (:func:`stored_correction`, the `.lca` file's
+optional ``correction.*`` tensors, schema 4): ``core.posing`` and Blender's live link apply
+it; Blender's native splats (5.3+) cannot and say so (docs/model.md).
 
 Letters: B poses, J bones, E expressions, M anchors, N Gaussians, k neighbours.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..avatar.pose_correction import PoseCorrection
 from .layers import Mlp
 
 
@@ -49,3 +52,24 @@ def gaussian_offsets(anchor_offsets: Tensor, index: Tensor, weight: Tensor) -> T
     """(B, N, 3) per-Gaussian offsets from (B, M, 3) anchor offsets, each Gaussian's k
     anchors ``index`` (N, k) weighted by ``weight`` (N, k)."""
     return (anchor_offsets[:, index] * weight[None, ..., None]).sum(-2)
+
+
+def stored_correction(mlp: CorrectionMlp, index: Tensor, weight: Tensor) -> PoseCorrection:
+    """``mlp`` with the N Gaussians' anchors ``index`` (N, k) and ``weight`` (N, k) as the
+    avatar stores it (detached copies on the CPU, float32):
+    :func:`core.avatar.pose_correction.correction_offsets` of it equals
+    ``gaussian_offsets(mlp(...), index, weight)``."""
+
+    def plain(t: Tensor) -> Tensor:
+        return t.detach().to("cpu", torch.float32).clone()
+
+    return PoseCorrection(
+        bones=mlp.bones,
+        expressions=mlp.expressions,
+        fc1_weight=plain(mlp.mlp.fc1.weight),
+        fc1_bias=plain(mlp.mlp.fc1.bias),
+        fc2_weight=plain(mlp.mlp.fc2.weight),
+        fc2_bias=plain(mlp.mlp.fc2.bias),
+        anchor_index=index.detach().to("cpu", torch.int64).clone(),
+        anchor_weight=plain(weight),
+    )

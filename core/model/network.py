@@ -10,7 +10,8 @@ corrected, in one forward pass (docs/model.md).
 3. ``depth`` rounds of global self-attention over the anchors and cross-attention from the
    anchors to each photo's tokens (averaged over photos: any number of photos).
 4. The Gaussian decoder (core.model.decoder) over the template's Gaussians.
-The correction MLP (core.model.correction) is held here and applied at posing time.
+The correction MLP (core.model.correction) is held here, stored with the predicted avatar
+(:func:`predict_avatar`) and applied at posing time.
 
 Letters: B photos, V vertices, F triangles, M anchors, N Gaussians, C channels, k neighbours.
 """
@@ -32,7 +33,7 @@ from ..deform.template import vertex_normals
 from ..render.sh import SH_C0
 from .anchors import anchor_weights, farthest_points
 from .config import ModelConfig
-from .correction import CorrectionMlp, gaussian_offsets
+from .correction import CorrectionMlp, gaussian_offsets, stored_correction
 from .decoder import GaussianDecoder, decode_binding
 from .encoder import PatchEncoder
 from .inputs import ModelView, square_view
@@ -245,7 +246,8 @@ def predict_avatar(
     net: LcaNet, template: Avatar, views: Sequence[ModelView], base: Tensor | None = None
 ) -> Avatar:
     """The avatar the network predicts from ``views`` on ``template`` (no gradients; on the
-    CPU), named as the template; base: as for :meth:`LcaNet.forward`."""
+    CPU), named as the template, carrying the network's pose correction (its MLP and the
+    Gaussians' anchors); base: as for :meth:`LcaNet.forward`."""
     with torch.no_grad():
         prediction = net(template, views, base)
     binding = GaussianBinding(
@@ -255,7 +257,10 @@ def predict_avatar(
         }
     )
     metadata = dict(template.metadata, made_by="lca feedforward", model=net.config.name)
-    return dataclasses.replace(template, binding=binding, metadata=metadata)
+    correction = stored_correction(
+        net.correction, prediction.anchor_index, prediction.anchor_weight
+    )
+    return dataclasses.replace(template, binding=binding, metadata=metadata, correction=correction)
 
 
 def new_network(config: ModelConfig, body: BodyModel) -> LcaNet:

@@ -51,7 +51,9 @@ def face_frames(
         pose = dataclasses.replace(rest_pose(body), expression=expression.float())
         vertices = posed_vertices(avatar, body, [pose])[0]
         with torch.no_grad():
-            result = render(avatar_scene(avatar, vertices), camera, background=(0.0, 0.0, 0.0))
+            result = render(
+                avatar_scene(avatar, vertices, pose), camera, background=(0.0, 0.0, 0.0)
+            )
         rgb = result.rgb.clamp(0, 1).cpu().numpy()
         alpha = result.alpha.cpu().numpy()[..., None]
         frames.append(((rgb + (1 - alpha) * wall).clip(0, 1) * 255 + 0.5).astype(np.uint8))

@@ -184,7 +184,7 @@ def identity_renders(body: Any, avatar: Any, view: Any) -> IdentityRenders:
     photo = np.ascontiguousarray(rgb[y0:y1, x0:x1])
     with torch.no_grad():
         vertices = posed_vertices(avatar, body, [view.pose])[0]
-        seen = render(avatar_scene(avatar, vertices), crop, background=(0.0, 0.0, 0.0))
+        seen = render(avatar_scene(avatar, vertices, view.pose), crop, background=(0.0, 0.0, 0.0))
         over = seen.rgb + (1 - seen.alpha[..., None]) * torch.from_numpy(photo / 255.0).to(seen.rgb)
         in_view = (over.clamp(0, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
 
@@ -197,7 +197,9 @@ def identity_renders(body: Any, avatar: Any, view: Any) -> IdentityRenders:
         frontal_camera: Camera = frame_points(
             face_points, 0.0, 0.0, FRONTAL_SIZE, FRONTAL_SIZE, margin=CROP_SCALE
         )
-        shown = render(avatar_scene(avatar, front), frontal_camera, background=(0.5, 0.5, 0.5))
+        shown = render(
+            avatar_scene(avatar, front, still), frontal_camera, background=(0.5, 0.5, 0.5)
+        )
         frontal = (shown.rgb.clamp(0, 1).cpu().numpy() * 255 + 0.5).astype(np.uint8)
         projected = project_points(frontal_camera, face_points)[0].cpu().numpy()
     return IdentityRenders(

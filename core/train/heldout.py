@@ -24,7 +24,7 @@ import torch
 from ..body.model import BodyModel
 from ..deform.binding import deform_gaussians
 from ..model.network import LcaNet, predict_avatar
-from ..posing import splat_scene
+from ..posing import pose_correction, splat_scene
 from ..progress import Progress, no_progress
 from ..recon.feedforward import base_colours
 from ..recon.losses import masked_psnr
@@ -68,10 +68,12 @@ def _pick_views(subject: Subject) -> dict[str, list[int]]:
     }
 
 
-def _psnr(avatar_binding, faces, subject: Subject, k: int) -> float:
+def _psnr(avatar_binding, faces, subject: Subject, k: int, correction=None) -> float:
+    """PSNR in view ``k`` of the binding posed as the subject (plus ``correction`` (1, N, 3),
+    the avatar's pose correction there, if given)."""
     view = subject.shard.view(k, subject.vertices)
     with torch.no_grad():
-        world = deform_gaussians(subject.vertices[None], faces, avatar_binding)
+        world = deform_gaussians(subject.vertices[None], faces, avatar_binding, correction)
         result = render(splat_scene(avatar_binding, world), view.camera, backend="torch")
     return masked_psnr(result.rgb, view.rgb, view.mask >= 0.5)
 
@@ -93,14 +95,17 @@ def score_subject(
     sh = template.binding.sh.clone()
     sh[:, 0] = (colours - 0.5) / SH_C0
     today = dataclasses.replace(template.binding, sh=sh)
-    predicted = predict_avatar(net, template, [photo], colours).binding
+    avatar = predict_avatar(net, template, [photo], colours)
+    predicted = avatar.binding
+    shard = subject.shard
+    correction = pose_correction(avatar.correction, shard.rotations[None], shard.expression[None])
     faces = template.faces
     out_today: dict[str, list[float]] = {kind: [] for kind in KINDS}
     out_net: dict[str, list[float]] = {kind: [] for kind in KINDS}
     for kind, indices in kinds.items():
         for i in indices:
             out_today[kind].append(_psnr(today, faces, subject, i))
-            out_net[kind].append(_psnr(predicted, faces, subject, i))
+            out_net[kind].append(_psnr(predicted, faces, subject, i, correction))
     return out_today, out_net
 
 

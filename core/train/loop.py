@@ -35,7 +35,7 @@ from . import distributed
 from .config import TrainConfig
 from .data.shards import list_shards
 from .dataset import Subject, draw_samples, load_subject
-from .losses import sample_loss
+from .losses import sample_loss, subject_correction
 from .state import CHECKPOINT_FILE, STATE_FILE, TrainState, load_state, save_state
 
 
@@ -91,7 +91,9 @@ def accumulate_gradients(
             base = base_colours(sample.subject.template, sample.inputs)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 prediction = net(sample.subject.template, sample.inputs, base)
-            loss, _ = sample_loss(_float32(prediction), sample, config.loss, backend)
+            prediction = _float32(prediction)
+            correction = subject_correction(net, prediction, sample)
+            loss, _ = sample_loss(prediction, sample, config.loss, backend, correction)
             (loss * world / (len(samples) * o.accumulate)).backward()
             total += float(loss.detach())
             used += 1

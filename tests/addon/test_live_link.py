@@ -142,3 +142,40 @@ def test_a_modifier_that_changes_the_topology_is_reported(addon, scene):
     errors = addon.module("core.errors")
     with pytest.raises(errors.LcaError, match="remove modifiers that change its topology"):
         live_link.avatar_gaussians(scene.avatar, bpy.context.evaluated_depsgraph_get())
+
+
+@pytest.fixture
+def corrected_scene(addon, anny_body, avatar, rig):
+    import dataclasses
+
+    from tests.synthetic import random_correction
+
+    J, E = len(anny_body.bone_names), len(anny_body.expression_names)
+    corrected = dataclasses.replace(avatar, correction=random_correction(avatar.count, J, E))
+    scene_build = addon.module("lca_addon.scene_build")
+    return corrected, scene_build.build_avatar_scene(bpy.context, corrected, rig, "fixed")
+
+
+def test_the_pose_correction_is_applied_as_lca_render_applies_it(
+    addon, anny_body, rig, corrected_scene
+):
+    from core.body.poses import parse_pose
+    from core.posing import pose_gaussians, posed_vertices
+
+    corrected, scene = corrected_scene
+    live_link = addon.module("lca_addon.live_link")
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    at_rest = live_link.avatar_gaussians(scene.avatar, depsgraph)
+    vertices = torch.from_numpy(live_link.evaluated_vertices(scene.body, depsgraph))
+    plain = pose_gaussians(corrected, vertices[None])
+    assert torch.equal(at_rest.means, plain.means)  # zero at the canonical pose
+
+    pose = parse_pose(anny_body, "arm-raise+blink-left")
+    set_pose(scene.armature, rig, pose.rotations)
+    scene.body.data.shape_keys.key_blocks["eyeBlinkLeft"].value = 1.0
+    gaussians = live_link.avatar_gaussians(scene.avatar, bpy.context.evaluated_depsgraph_get())
+    posed = posed_vertices(corrected, anny_body, [pose])
+    core_side = pose_gaussians(corrected, posed, [pose])
+    assert float((gaussians.means - core_side.means).norm(dim=-1).max()) < EXACT
+    without = pose_gaussians(corrected, posed)
+    assert float((gaussians.means - without.means).norm(dim=-1).max()) > 1e-3

@@ -137,3 +137,24 @@ def test_create_in_a_worker_needs_no_torch_here_to_import_the_result(addon):
         assert route.in_worker and route.problem is None, route.problem
     finally:
         prefs.lca_environment = ""
+
+
+def test_a_pose_correction_imports_and_native_splats_say_they_do_not_apply_it(
+    addon, prepared, tmp_path
+):
+    from tests.blender53.fixtures import torch_side
+
+    torch_side("corrected", prepared.lca, tmp_path / "fixed.lca")
+    arrays = addon.module("core.avatar.lca_numpy").load_lca_arrays(tmp_path / "fixed.lca")
+    assert arrays.correction is not None and arrays.correction.anchor_index.shape[0] == 2000
+    assert bpy.ops.lca.import_avatar(filepath=str(tmp_path / "fixed.lca")) == {"FINISHED"}
+    avatar = bpy.data.objects["fixed"]
+    correction = addon.module("lca_addon.pose_correction")
+    assert correction.has_correction(avatar.data)
+    warning = addon.module("lca_addon.import_avatar").native_correction_warning(avatar)
+    assert warning == correction.NATIVE_WARNING
+    assert warning.endswith(".") and ". " not in warning and "not applied" in warning
+    plain = bpy.data.objects.get("small")
+    if plain is not None:
+        assert addon.module("lca_addon.import_avatar").native_correction_warning(plain) is None
+    assert importlib.util.find_spec("torch") is None

@@ -10,6 +10,7 @@ binary is committed; everything is made here, seeded.
                                                             `lca render` does) from IN's camera
     python -m tests.blender53.torch_side legacy LCA BLEND   `lca blender import` on bpy 5.0.1:
                                                             the gpu-drawn avatar, in a .blend
+    python -m tests.blender53.torch_side corrected LCA OUT  LCA with a random pose correction
 """
 
 from __future__ import annotations
@@ -123,9 +124,28 @@ def legacy(lca: Path, blend: Path) -> None:
     assert code == 0 and blend.is_file()
 
 
+def corrected(lca: Path, out: Path) -> None:
+    """``lca`` (with its rig) again, carrying a random pose correction."""
+    import dataclasses
+
+    from core.avatar.lca_file import load_lca_with_rig, save_lca
+    from tests.synthetic import random_correction
+
+    avatar, rig = load_lca_with_rig(lca)
+    J, E = len(rig.bone_names), len(rig.expression_names)
+    correction = random_correction(avatar.count, J, E)
+    save_lca(dataclasses.replace(avatar, correction=correction), out, rig)
+
+
 def main(argv: list[str]) -> int:
     command, *paths = argv
-    commands = {"prepare": prepare, "deform": deform, "render": render, "legacy": legacy}
+    commands = {
+        "prepare": prepare,
+        "deform": deform,
+        "render": render,
+        "legacy": legacy,
+        "corrected": corrected,
+    }
     commands[command](*(Path(p) if "/" in p else p for p in paths))
     return 0
 

@@ -11,11 +11,12 @@ import pytest
 import torch
 
 from core.avatar.ply import read_ply
+from core.avatar.pose_correction import PoseCorrection
 from core.body.poses import parse_pose, rest_pose
 from core.deform import deform_gaussians
 from core.deform.template import make_starter_avatar
 from core.errors import LcaError
-from core.posing import export_avatar_ply, posed_vertices
+from core.posing import avatar_scene, export_avatar_ply, pose_gaussians, posed_vertices
 from core.rig import blender_bone_pose, build_rig, posed_bone_matrices, skin_canonical
 from tests.synthetic import tiny_avatar
 
@@ -75,6 +76,71 @@ def test_an_expression_at_the_rest_pose_is_the_body_models(anny_body, avatar):
 def test_an_avatar_of_another_mesh_is_refused(anny_body):
     with pytest.raises(LcaError, match="own body model version"):
         posed_vertices(tiny_avatar(), anny_body, [rest_pose(anny_body)])
+
+
+# ----------------------------------------------------------------------------- pose correction
+
+
+@pytest.fixture(scope="module")
+def corrected(anny_body, avatar):
+    """``avatar`` with a random (non-zero) pose correction for Anny's bones and expressions."""
+    J, E, H, M, k = len(anny_body.bone_names), len(anny_body.expression_names), 8, 6, 2
+    g = torch.Generator().manual_seed(3)
+    correction = PoseCorrection(
+        bones=J,
+        expressions=E,
+        fc1_weight=torch.randn(H, 3 * J + E, generator=g),
+        fc1_bias=torch.randn(H, generator=g),
+        fc2_weight=0.05 * torch.randn(3 * M, H, generator=g),
+        fc2_bias=torch.randn(3 * M, generator=g),
+        anchor_index=torch.randint(0, M, (avatar.count, k), generator=g),
+        anchor_weight=torch.full((avatar.count, k), 1.0 / k),
+    )
+    return dataclasses.replace(avatar, correction=correction)
+
+
+def test_a_correction_poses_identically_at_rest(anny_body, avatar, corrected):
+    rest = rest_pose(anny_body)
+    vertices = posed_vertices(corrected, anny_body, [rest, rest])
+    plain = pose_gaussians(avatar, vertices)
+    both = pose_gaussians(corrected, vertices, [rest, rest])
+    assert torch.equal(both.means, plain.means) and torch.equal(both.quats, plain.quats)
+    assert torch.equal(avatar_scene(corrected, pose=rest).means, avatar_scene(avatar).means)
+
+
+def test_a_correction_moves_a_posed_frame_in_the_triangle_frame(anny_body, avatar, corrected):
+    pose = parse_pose(anny_body, "arm-raise+smile")
+    vertices = posed_vertices(corrected, anny_body, [pose])[0]
+    plain = avatar_scene(avatar, vertices, pose)
+    moved = avatar_scene(corrected, vertices, pose)
+    offsets = corrected_offsets(corrected, pose)
+    want = deform_gaussians(vertices[None], avatar.faces, avatar.binding, offsets[None])
+    torch.testing.assert_close(moved.means, want.means[0], atol=1e-6, rtol=0)
+    assert float((moved.means - plain.means).norm(dim=-1).max()) > 1e-3
+    assert torch.equal(moved.scales, plain.scales) and torch.equal(moved.quats, plain.quats)
+    # Without the pose there is nothing to evaluate: the binding alone, as before.
+    assert torch.equal(avatar_scene(corrected, vertices).means, plain.means)
+
+
+def corrected_offsets(avatar, pose):
+    from core.avatar.pose_correction import correction_offsets
+
+    return correction_offsets(avatar.correction, pose.rotations[None], pose.expression[None])[0]
+
+
+def test_a_correction_for_another_skeleton_is_refused(anny_body, corrected):
+    pose = rest_pose(anny_body)
+    other = dataclasses.replace(pose, rotations=torch.zeros(3, 3))
+    with pytest.raises(LcaError, match="pose correction was made for"):
+        avatar_scene(corrected, pose=other)
+
+
+def test_the_posed_ply_export_applies_the_correction(tmp_path, anny_body, corrected):
+    pose = parse_pose(anny_body, "arm-raise")
+    vertices = posed_vertices(corrected, anny_body, [pose])[0]
+    export_avatar_ply(corrected, tmp_path / "c.ply", vertices=vertices, pose=pose)
+    scene = avatar_scene(corrected, vertices, pose)
+    np.testing.assert_allclose(read_ply(tmp_path / "c.ply").means, scene.means.numpy(), atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- PLY export

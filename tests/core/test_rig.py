@@ -16,6 +16,7 @@ from core.rig import (
     blender_bone_pose,
     blender_bone_poses,
     build_rig,
+    core_bone_rotations,
     posed_bone_matrices,
     skin_canonical,
 )
@@ -166,3 +167,15 @@ def test_bone_poses_over_frames_match_the_single_pose(rig):
         same_sign = torch.where((q * quaternions[t]).sum(-1, keepdim=True) < 0, -1.0, 1.0)
         assert torch.allclose(quaternions[t].float(), q * same_sign, atol=1e-5)
         assert torch.allclose(locations[t].float(), location, atol=1e-6)
+
+
+def test_blender_bone_rotations_give_the_core_pose_back(anny_body, rig):
+    pose = parse_pose(anny_body, "arm-raise+finger-curl+t-pose:0.3")
+    quaternions, _ = blender_bone_pose(rig, pose.rotations)
+    back = core_bone_rotations(rig.bone_matrices, rig.axes, quaternions)
+    assert float(pose.rotations.abs().max()) > 1.0
+    torch.testing.assert_close(back, pose.rotations.float(), atol=1e-5, rtol=0)
+    rest = core_bone_rotations(
+        rig.bone_matrices, rig.axes, torch.tensor([1.0, 0, 0, 0]).repeat(len(rig.bone_names), 1)
+    )
+    assert not rest.any()

@@ -493,7 +493,7 @@ def test_random_byte_flips_give_lca_errors(tmp_path, good):
 def test_header_holds_the_checksum_of_the_data(good):
     header, body = split(good[1])
     lca = json.loads(header["__metadata__"]["lca"])
-    assert lca["schema_version"] == SCHEMA_VERSION == 3
+    assert lca["schema_version"] == SCHEMA_VERSION == 4
     assert (
         lca["data_checksum"] == "blake2b-128:" + hashlib.blake2b(body, digest_size=16).hexdigest()
     )

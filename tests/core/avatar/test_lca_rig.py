@@ -48,7 +48,7 @@ def both_refuse(path: Path, one_sentence, *words: str) -> str:
 def test_round_trip_is_exact_through_both_readers(rigged):
     avatar, rig, path = rigged
     header = read_lca_header(path)
-    assert header["schema_version"] == 3 and header["rig"]["bone_parents"] == [-1, 0, 1, 2]
+    assert header["schema_version"] == 4 and header["rig"]["bone_parents"] == [-1, 0, 1, 2]
     loaded, torch_rig = load_lca_with_rig(path)
     arrays = load_lca_arrays(path)
     assert_same(arrays, loaded)
@@ -79,10 +79,10 @@ def test_sparse_weights_keep_every_non_zero_weight():
     assert not (used[:, 1:] & ~used[:, :-1]).any()  # bones first, then padding
 
 
-def test_without_a_rig_the_file_is_schema_3_and_has_no_rig(tmp_path, make_avatar):
+def test_without_a_rig_the_file_has_no_rig(tmp_path, make_avatar):
     path = tmp_path / "plain.lca"
     save_lca(make_avatar(n=10), path)
-    assert read_lca_header(path)["schema_version"] == 3 and "rig" not in read_lca_header(path)
+    assert read_lca_header(path)["schema_version"] == 4 and "rig" not in read_lca_header(path)
     assert load_lca_with_rig(path)[1] is None and load_lca_arrays(path).rig is None
 
 

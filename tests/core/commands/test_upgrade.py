@@ -38,8 +38,8 @@ def test_upgrade_stores_the_rig_of_a_schema_2_file(tmp_path, capsys):
     assert main(["info", str(old)]) == 0
     assert "rig:           none" in capsys.readouterr().out
     assert main(["upgrade", str(old), "-o", str(new)]) == 0
-    assert "schema 3, from schema 2" in capsys.readouterr().out
-    assert read_lca_header(new)["schema_version"] == 3
+    assert "schema 4, from schema 2" in capsys.readouterr().out
+    assert read_lca_header(new)["schema_version"] == 4
     loaded, rig = load_lca_with_rig(new)
     assert bool((loaded.binding.sh == avatar.binding.sh).all())
     expected = rig_to_arrays(build_rig(body, avatar))

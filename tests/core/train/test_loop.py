@@ -2,6 +2,7 @@
 
 import dataclasses
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -92,3 +93,16 @@ def test_a_nan_loss_stops_and_keeps_the_last_good_state(
     assert "(step 1)" in str(err.value)
     header = load_checkpoint(tmp_path / "run" / "checkpoint.safetensors")[1]
     assert header.training.steps == 1
+
+
+def test_one_step_trains_the_pose_correction_of_a_posed_subject(anny_body, anchors, subjects):
+    """The correction MLP starts at zero (its last layer); the subjects are posed, so the
+    loss reaches it and one step moves that layer's weights off zero."""
+    assert all(bool(s.shard.rotations.any()) for s in subjects)
+    config = small_config(Path("unused"), lr=1e-2, warmup=0)
+    net = _net(anny_body, anchors)
+    last = net.correction.mlp.fc2
+    assert not last.weight.any() and not last.bias.any()
+    optimiser = torch.optim.AdamW(net.parameters(), lr=1e-2)
+    train_step(net, optimiser, subjects, config, 0, torch.device("cpu"))
+    assert float(last.weight.detach().abs().max()) > 0  # (its bias cancels: zero at rest)
