@@ -244,7 +244,7 @@ def heldout_scores(
     """Mean scores over the held-out shards ``paths`` (module docstring), after 0 and each
     of ``refine_steps`` refinement steps."""
     steps = tuple(sorted({0, *refine_steps}))
-    if steps[-1] > MAX_REFINE_STEPS:
+    if steps[0] < 0 or steps[-1] > MAX_REFINE_STEPS:
         raise ValueError(f"refine_steps must lie in 0..{MAX_REFINE_STEPS}, got {refine_steps}.")
     subjects: list[SubjectScores] = []
     for i, path in enumerate(paths):
