@@ -9,7 +9,8 @@ from .options import add_threads_option, set_threads
 HELP = (
     "Training data: `lca data synth --out DIR` photographs synthetic studio subjects from "
     "all around into shards (docs/data.md); `lca data score --data DIR --checkpoint CKPT` "
-    "scores a trained network against today's initialisation on held-out subjects."
+    "scores a trained network against today's initialisation on held-out subjects (PSNR "
+    "and SSIM; with --refine-steps also after refinement)."
 )
 
 
@@ -24,7 +25,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         type=int,
         help="synth: Gaussians of each subject (default 15000); score: of the template (4000)",
     )
-    p.add_argument("--subjects", type=int, default=16, help="subjects (default 16)")
+    p.add_argument(
+        "--subjects",
+        type=int,
+        help="synth: subjects (default 16); score: the first N held-out subjects (default all)",
+    )
+    p.add_argument(
+        "--refine-steps",
+        help="score: also refine each start on the input photo for these step counts, as "
+        "`lca create` does, and score each (such as 0,25,50,100,250; default: no refinement)",
+    )
     p.add_argument("--views", type=int, default=8, help="full-body views each (default 8)")
     p.add_argument("--size", type=int, default=96, help="image side in pixels (default 96)")
     p.add_argument("--seed", type=int, default=0, help="seed of the first subject (default 0)")
@@ -50,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
 
     set_threads(args.threads)
     settings = SynthSettings(
-        subjects=args.subjects,
+        subjects=16 if args.subjects is None else args.subjects,
         views=args.views,
         size=args.size,
         seed=args.seed,
@@ -69,18 +79,23 @@ def _score(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from ..body.anny_body import AnnyBody
+    from ..errors import LcaError
     from ..model.checkpoint import load_checkpoint
     from ..progress import StageLine
     from ..train.config import DataConfig
     from ..train.data.shards import list_shards
-    from ..train.heldout import heldout_scores, report_lines
+    from ..train.heldout import heldout_scores, parse_refine_steps
+    from ..train.heldout_report import report_lines
 
     set_threads(args.threads)
+    steps = () if args.refine_steps is None else parse_refine_steps(args.refine_steps)
+    if args.subjects is not None and args.subjects < 1:
+        raise LcaError(f"--subjects must be at least 1, got {args.subjects}.")
     net, header = load_checkpoint(Path(args.checkpoint))
-    paths = list_shards(args.data)
+    paths = list_shards(args.data)[: args.subjects]
     config = DataConfig(template_gaussians=args.gaussians or 4000)
     with StageLine() as line:
-        scores = heldout_scores(net, AnnyBody(), paths, config, progress=line)
+        scores = heldout_scores(net, AnnyBody(), paths, config, refine_steps=steps, progress=line)
     print(f"model {header.config.name}, {header.training.steps} steps ({header.training.stage})")
     print("\n".join(report_lines(scores)))
     return 0

@@ -61,6 +61,18 @@ def ssim_map(a: Tensor, b: Tensor, window: int = SSIM_WINDOW, sigma: float = SSI
     return (numerator / denominator)[0].mean(dim=0)
 
 
+def masked_ssim(a: Tensor, b: Tensor, mask: Tensor) -> float:
+    """Mean structural similarity of (H, W, C) images ``a`` and ``b`` over the pixels where
+    ``mask`` (H, W) is true, both blacked out outside it first (so that what lies outside the
+    mask, such as a photo's background, does not count); 1 where they agree there, nan where
+    the mask is empty."""
+    mask = mask.bool()
+    if not bool(mask.any()):
+        return math.nan
+    keep = mask[..., None].to(a.dtype)
+    return float(ssim_map(a * keep, b * keep)[mask].mean())
+
+
 def masked_psnr(a: Tensor, b: Tensor, mask: Tensor) -> float:
     """PSNR in dB of (H, W, C) images ``a`` against ``b`` over the pixels where ``mask``
     (H, W) is true; inf where they agree exactly, nan where the mask is empty."""
