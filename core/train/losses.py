@@ -1,9 +1,12 @@
 """The training loss: the predicted avatar rendered by core.render (torch backend on the
 CPU) into views it did not get, against the photos there.
 
-Per view: (1 - w_ssim) L1 + w_ssim (1 - SSIM) of the colours over black, plus w_mask
-|alpha - mask|; plus w_offset times the mean squared offset (triangle sizes), so hair and
-clothes may leave the surface but not far.
+Per view: (1 - w_ssim) L1 + w_ssim (1 - SSIM) of the colours over black (for a video frame:
+of the colours inside the frame's person mask, render and frame both multiplied by it: the
+cross-frame loss, the prediction from some frames scored in others in their fitted pose and
+camera), plus w_mask |alpha - mask|; plus w_offset times the mean squared offset (triangle
+sizes), so hair and clothes may leave the surface but not far. Nothing here needs a true
+avatar, so shards and video folders (which have none) share it.
 
 Letters: H x W pixels.
 """
@@ -38,18 +41,21 @@ def sample_loss(
     prediction: Prediction, sample: Sample, config: LossConfig, backend: str = "torch"
 ) -> tuple[Tensor, LossParts]:
     """The weighted loss of one sample (module docstring) and its parts."""
-    subject = sample.subject
-    shard = subject.shard
+    template = sample.subject.template
     binding = prediction.binding
     device = binding.sh.device
-    faces = subject.template.faces.to(device)
-    world = deform_gaussians(subject.vertices[None].to(device), faces, binding)
-    scene = splat_scene(binding, world)
+    faces = template.faces.to(device)
     photo = mask = torch.zeros((), device=device)
-    for k in sample.targets:
-        view = shard.view(k, subject.vertices)
+    posed, scene = None, None
+    for view in sample.targets:
+        if view.vertices is not posed:  # one deformation per pose (shards: one per sample)
+            posed = view.vertices
+            scene = splat_scene(binding, deform_gaussians(posed[None].to(device), faces, binding))
         result = render(scene, view.camera, background=(0.0, 0.0, 0.0), backend=backend)
         rgb, target = result.rgb, view.rgb.to(device)
+        if view.weight is not None:
+            weight = view.weight.to(device)[..., None]
+            rgb, target = rgb * weight, target * weight
         photo = (
             photo
             + (1 - config.ssim) * (rgb - target).abs().mean()
@@ -58,6 +64,6 @@ def sample_loss(
         mask = mask + (result.alpha - view.mask.to(device)).abs().mean()
     n = len(sample.targets)
     photo, mask = photo / n, mask / n
-    offset = (binding.offset - subject.template.binding.offset.to(device)).square().sum(-1).mean()
+    offset = (binding.offset - template.binding.offset.to(device)).square().sum(-1).mean()
     loss = photo + config.mask * mask + config.offset * offset
     return loss, LossParts(photo.detach(), mask.detach(), offset.detach())
