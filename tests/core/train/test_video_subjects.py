@@ -3,6 +3,7 @@
 
 import dataclasses
 import json
+import math
 import shutil
 
 import pytest
@@ -12,10 +13,9 @@ from core.errors import LcaError
 from core.render.camera import project_points
 from core.train.config import DataConfig, config_from_dict
 from core.train.dataset import draw_samples
-from core.train.loop import accumulate_gradients, load_subjects, train, train_step
-from core.train.state import load_state
+from core.train.loop import accumulate_gradients, load_subjects, train_step
 from core.train.video_subjects import load_video_subject
-from tests.core.model.micro import MICRO, micro_anchors, micro_net
+from tests.core.model.micro import micro_anchors, micro_net
 from tests.core.train.conftest import small_config
 
 
@@ -58,18 +58,17 @@ def test_one_step_lowers_the_cross_frame_loss(anny_body, subject, video_dir):
     assert after < before
 
 
-def test_mixed_runs_and_resumes(anny_body, shard_dir, video_dir, tmp_path):
-    config = small_config(shard_dir, steps=1, batch=3)  # every subject in the one step
+def test_shards_and_videos_mix_in_one_step(anny_body, shard_dir, video_dir):
+    config = small_config(shard_dir, batch=3)  # every subject in the one step
     config = dataclasses.replace(
         config, data=dataclasses.replace(config.data, video=(str(video_dir),))
     )
     subjects = load_subjects(config, anny_body)
     assert [type(s).__name__ for s in subjects] == ["Subject", "Subject", "VideoSubject"]
-    result = train(config, tmp_path / "run", anny_body, net_config=MICRO)
-    assert [s for s, _ in result.state.losses] == [1] and result.state.samples == 3
     net = micro_net(anny_body, micro_anchors(anny_body))
-    optimiser = torch.optim.AdamW(net.parameters())
-    assert load_state(tmp_path / "run", net, optimiser, config).step == 1  # same config
+    optimiser = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    loss, norm, used = train_step(net, optimiser, subjects, config, 0, torch.device("cpu"))
+    assert used == 3 and math.isfinite(loss) and norm > 0
 
 
 def test_the_video_key(video_dir):
@@ -97,3 +96,30 @@ def test_a_folder_with_one_fitted_frame_is_refused(anny_body, video_dir, tmp_pat
     (copy / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(LcaError, match="needs at least 2"):
         load_video_subject(anny_body, copy, DataConfig(template_gaussians=300))
+
+
+def test_video_frames_are_scored_inside_the_person_mask(subject, video_dir):
+    from core.model.network import Prediction
+    from core.train.config import LossConfig
+    from core.train.dataset import Sample
+    from core.train.losses import sample_loss
+
+    config = DataConfig(train="", video=(str(video_dir),), target_views=2)
+    sample = draw_samples([subject], config, seed=1, step=0, batch=1)[0]
+    n = subject.template.binding.sh.shape[0]
+    prediction = Prediction(subject.template.binding, torch.zeros(n, 1), torch.ones(n, 1), None)
+    loss, parts = sample_loss(prediction, sample, LossConfig())
+    # another background outside the mask changes nothing; a change on the person does
+    outside = [
+        dataclasses.replace(t, rgb=torch.where(t.weight[..., None] > 0, t.rgb, 1 - t.rgb))
+        for t in sample.targets
+    ]
+    moved, _ = sample_loss(
+        prediction, dataclasses.replace(sample, targets=tuple(outside)), LossConfig()
+    )
+    assert float(moved) == pytest.approx(float(loss), abs=1e-6)
+    inside = [dataclasses.replace(t, rgb=1 - t.rgb) for t in sample.targets]
+    changed, _ = sample_loss(
+        prediction, Sample(subject, sample.inputs, tuple(inside)), LossConfig()
+    )
+    assert abs(float(changed) - float(loss)) > 0.01
