@@ -1,5 +1,5 @@
 """Video files through the ffmpeg that the imageio-ffmpeg package ships (no system ffmpeg):
-frames -> H.264 MP4, written atomically.
+frames -> H.264 MP4, written atomically; a video file -> its frames (``read_frames``).
 
 imageio-ffmpeg is the ``video`` extra (``pip install lca-avatar[video]``; ``make`` installs
 it); without it, writing a video is refused in one sentence and the PNG frames stay.
@@ -7,12 +7,12 @@ it); without it, writing a video is refused in one sentence and the PNG frames s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from .errors import LcaError
+from .errors import PATH_LIMIT, LcaError, quoted
 from .fileio import atomic_path
 
 
@@ -61,3 +61,45 @@ def write_mp4(path: Path | str, frames: Iterable[np.ndarray], fps: float) -> Non
                 writer.close()
         if writer is None:
             raise LcaError(f"No frames to write to {path.name}.")
+
+
+def read_frames(
+    path: Path | str, fps: float | None = None, max_frames: int | None = None
+) -> Iterator[np.ndarray]:
+    """The frames of the video ``path``, (H, W, 3) uint8 sRGB each, decoded once in order;
+    fps: resample to this rate (ffmpeg's fps filter), None keeps every frame; max_frames:
+    stop after this many. A missing or undecodable file raises LcaError."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise LcaError(
+            "Reading videos needs the imageio-ffmpeg package (pip install imageio-ffmpeg==0.8.1)."
+        ) from None
+    path = Path(path)
+    shown = f"Video {quoted(path, PATH_LIMIT)}"
+    if not path.is_file():
+        raise LcaError(f"{shown} does not exist; check the path.")
+    params = ["-vf", f"fps={fps:g}"] if fps is not None else None
+    reader = imageio_ffmpeg.read_frames(str(path), output_params=params)
+    try:
+        try:
+            meta = next(reader)
+        except (OSError, RuntimeError, StopIteration):
+            raise LcaError(
+                f"{shown} is not a video ffmpeg can read; use an MP4 or MOV file."
+            ) from None
+        width, height = meta["size"]
+        count = 0
+        while max_frames is None or count < max_frames:
+            try:
+                data = next(reader)
+            except StopIteration:
+                break
+            except (OSError, RuntimeError):
+                raise LcaError(f"{shown} is damaged after frame {count}; re-encode it.") from None
+            count += 1
+            yield np.frombuffer(data, np.uint8).reshape(height, width, 3)
+        if count == 0:
+            raise LcaError(f"{shown} has no frames to read.")
+    finally:
+        reader.close()

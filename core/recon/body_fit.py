@@ -90,6 +90,7 @@ def fit_body(
     steps: int = 300,
     fov_y_deg: float | None = None,
     shape: Tensor | None = None,
+    start: FittedView | None = None,
     progress: Progress = no_progress,
 ) -> BodyFit:
     """Fit ``body`` (Anny) to one or more photos of one person.
@@ -102,6 +103,10 @@ def fit_body(
             (``core.recon.body_targets.DEFAULT_FOCAL_35MM``).
         shape: (S,) a known body shape to keep (e.g. from other photos of the person): only
             the poses, expressions and cameras are fitted; None fits the shape too.
+        start: a warm start for a single photo: the pose, expression and camera fitted to
+            a neighbouring video frame (``fit.views[0]`` of its fit, at the same photo size);
+            the pose-only first phase is then skipped, so a few steps suffice. None starts
+            from the landmarks (core.recon.body_init).
         progress: called as progress("fitting body", fraction).
 
     Returns:
@@ -117,6 +122,8 @@ def fit_body(
         )
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
+    if start is not None and len(perceptions) != 1:
+        raise ValueError("A warm start is for one photo at a time.")
     marks = anny_landmarks(body.bone_names, int(body.skinning_weights.shape[0]))
     dtype = torch.float32
     targets = body_targets(perceptions, marks, fov_y_deg, dtype)
@@ -127,7 +134,10 @@ def fit_body(
         with torch.no_grad():
             params.shape.copy_(shape.detach().to(params.shape).reshape(params.shape.shape))
         fitted = tuple(n for n in fitted if n != "shape")
-    warmup = max(1, round(0.3 * steps))
+    if start is not None:
+        with torch.no_grad():
+            problem.warm_start(params, start)
+    warmup = 0 if start is not None else max(1, round(0.3 * steps))
     for phase, (count, names) in enumerate(
         ((warmup, ("root", "translation", "bones")), (steps - warmup, fitted))
     ):
@@ -245,6 +255,18 @@ class _Problem:
             x, y = (pixels.mean(0) - K[:2, 2]) * depth / K[0, 0]
             target = torch.stack((x, y, torch.tensor(depth)))
             params.translation[v] = FIT_CAMERA.T @ (target - centre)
+
+    def warm_start(self, params: BodyParams, start: FittedView) -> None:
+        """Set the parameters of the one view to ``start`` (the inverse of :meth:`result`:
+        the camera's heading and translation go back into the root)."""
+        world_to_camera = start.camera.world_to_camera.to(params.root)
+        heading = FIT_CAMERA.T @ world_to_camera[:3, :3]
+        rotations = start.pose.rotations.to(params.root)
+        params.root[0] = rotmat_to_rotvec(heading @ axis_angle_to_rotmat(rotations[0]))
+        params.translation[0] = FIT_CAMERA.T @ world_to_camera[:3, 3]
+        params.bones[0, 1:] = rotations[1:]
+        expression = start.pose.expression.to(params.expression)
+        params.expression[0] = expression[self.expression_index]
 
     def mask_gradients(self, params: BodyParams) -> None:
         """Zero the gradients of the bones not fitted in each view."""

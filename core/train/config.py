@@ -16,13 +16,16 @@ from ..errors import PATH_LIMIT, LcaError, quoted
 
 @dataclass(frozen=True)
 class DataConfig:
-    """train: folder of shards (`lca data synth`); input_views: photos the network gets per
+    """train: folder of shards (`lca data synth`), "" for none; video: video folders
+    (`lca data video`), trained on beside the shards, each as one subject whose frames are
+    its views (core.train.video_subjects); input_views: photos the network gets per
     subject (1..); target_views: other views its prediction is rendered into; template_gaussians:
     Gaussians of the template each subject is predicted on; shape_noise: standard deviation
     of the noise added to the true body shape (phenotypes, 0..1), standing for body-fitting
     error; camera_noise: metres of noise on the input cameras' positions (likewise)."""
 
     train: str = "data/synth"
+    video: tuple[str, ...] = ()
     input_views: int = 1
     target_views: int = 2
     template_gaussians: int = 6000
@@ -85,11 +88,18 @@ class TrainConfig:
             raise LcaError(
                 "data.input_views, target_views and template_gaussians must be 1 or more."
             )
+        if not d.train and not d.video:
+            raise LcaError(
+                "data.train or data.video must name training data; see configs/pretrain.toml."
+            )
         if self.run.device not in ("auto", "cpu", "cuda"):
             raise LcaError(f"run.device must be auto, cpu or cuda, not {quoted(self.run.device)}.")
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """The config as plain JSON values (tuples as lists), as TOML and state files hold it."""
+        data = dataclasses.asdict(self)
+        data["data"]["video"] = list(self.data.video)
+        return data
 
 
 _SECTIONS = {"data": DataConfig, "optim": OptimConfig, "loss": LossConfig, "run": RunConfig}
@@ -112,6 +122,7 @@ def config_from_dict(data: dict, source: str = "config") -> TrainConfig:
         if not isinstance(section, dict):
             raise LcaError(f"{source}: [{name}] must be a table.")
         names = {f.name: f for f in dataclasses.fields(kind)}
+        converted = {}
         for key, value in section.items():
             if key not in names:
                 raise LcaError(
@@ -119,13 +130,17 @@ def config_from_dict(data: dict, source: str = "config") -> TrainConfig:
                     f"{', '.join(names)}."
                 )
             want = type(names[key].default)
+            if want is tuple and isinstance(value, list) and all(isinstance(v, str) for v in value):
+                value = tuple(value)
             if want is float and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if type(value) is not want:
+                kind_name = "list of strings" if want is tuple else want.__name__
                 raise LcaError(
-                    f"{source}: {name}.{key} must be a {want.__name__}, not {quoted(value)}."
+                    f"{source}: {name}.{key} must be a {kind_name}, not {quoted(value)}."
                 )
-        values[name] = kind(**section)
+            converted[key] = value
+        values[name] = kind(**converted)
     return TrainConfig(**values)
 
 

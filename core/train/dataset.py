@@ -43,12 +43,46 @@ class Subject:
 
 
 @dataclass(frozen=True)
-class Sample:
-    """One subject in one step: the photos the network gets and the views it is scored in."""
+class TargetView:
+    """A view the prediction is scored in: rgb (H, W, 3) float32 sRGB in [0, 1]; mask (H, W)
+    float32 person mask; camera; vertices (V, 3) the body posed as there; weight: None scores
+    the colours over the whole image (renders over black), or (H, W) float32 scores them
+    inside this mask only (video frames, whose background the avatar does not hold);
+    rotations (J, 3) and expression (E,): that pose, for the network's pose correction (None:
+    the binding is posed without one)."""
 
-    subject: Subject
+    rgb: Tensor
+    mask: Tensor
+    camera: Camera
+    vertices: Tensor
+    weight: Tensor | None = None
+    rotations: Tensor | None = None
+    expression: Tensor | None = None
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One subject in one step: the photos the network gets and the views it is scored in.
+    subject: anything with the ``template`` (Avatar) the network predicts on (a Subject, or a
+    core.train.video_subjects.VideoSubject)."""
+
+    subject: object
     inputs: tuple[ModelView, ...]
-    targets: tuple[int, ...]
+    targets: tuple[TargetView, ...]
+
+
+def shard_target(subject: Subject, k: int) -> TargetView:
+    """View ``k`` of a shard subject as a target (its true camera, the subject's body)."""
+    shard = subject.shard
+    view = shard.view(k, subject.vertices)
+    return TargetView(
+        view.rgb,
+        view.mask,
+        view.camera,
+        view.vertices,
+        rotations=shard.rotations,
+        expression=shard.expression,
+    )
 
 
 def load_subject(body: BodyModel, path: Path, config: DataConfig, seed: int) -> Subject:
@@ -78,14 +112,18 @@ def step_generator(seed: int, step: int, rank: int = 0) -> torch.Generator:
 
 
 def draw_samples(
-    subjects: list[Subject], config: DataConfig, seed: int, step: int, batch: int
+    subjects: list, config: DataConfig, seed: int, step: int, batch: int
 ) -> list[Sample]:
-    """The ``batch`` samples of ``step`` (the same for every rank; ranks take their share)."""
+    """The ``batch`` samples of ``step`` (the same for every rank; ranks take their share).
+    subjects: Subjects and VideoSubjects (core.train.video_subjects) in any mix."""
     g = step_generator(seed, step)
     order = torch.randperm(len(subjects), generator=g)
     samples = []
     for i in range(batch):
         subject = subjects[int(order[i % len(subjects)])]
+        if not isinstance(subject, Subject):
+            samples.append(subject.draw(config, g))
+            continue
         shard = subject.shard
         body_views = [k for k, n in enumerate(shard.view_names) if n != "face"]
         picked = torch.randperm(len(body_views), generator=g)
@@ -96,5 +134,6 @@ def draw_samples(
         for k in inputs:
             shift = config.camera_noise * torch.randn(3, generator=g)
             views.append(shard.view(k, subject.vertices, _moved(shard.camera(k), shift)))
-        samples.append(Sample(subject, tuple(views), tuple(rest[int(j)] for j in chosen)))
+        targets = tuple(shard_target(subject, rest[int(j)]) for j in chosen)
+        samples.append(Sample(subject, tuple(views), targets))
     return samples

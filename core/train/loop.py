@@ -34,8 +34,8 @@ from ..recon.feedforward import base_colours
 from . import distributed
 from .config import TrainConfig
 from .data.shards import list_shards
-from .dataset import Subject, draw_samples, load_subject
-from .losses import sample_loss, subject_correction
+from .dataset import draw_samples, load_subject
+from .losses import sample_loss
 from .state import CHECKPOINT_FILE, STATE_FILE, TrainState, load_state, save_state
 
 
@@ -75,7 +75,7 @@ def make_network(
 
 
 def accumulate_gradients(
-    net: LcaNet, subjects: list[Subject], config: TrainConfig, step: int, device: torch.device
+    net: LcaNet, subjects: list, config: TrainConfig, step: int, device: torch.device
 ) -> tuple[float, int]:
     """The gradients of step ``step``'s loss on this rank's share of the samples, scaled so
     that their mean over the ranks is the gradient of the mean loss over all the samples:
@@ -91,9 +91,7 @@ def accumulate_gradients(
             base = base_colours(sample.subject.template, sample.inputs)
             with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
                 prediction = net(sample.subject.template, sample.inputs, base)
-            prediction = _float32(prediction)
-            correction = subject_correction(net, prediction, sample)
-            loss, _ = sample_loss(prediction, sample, config.loss, backend, correction)
+            loss, _ = sample_loss(_float32(prediction), sample, config.loss, backend, net)
             (loss * world / (len(samples) * o.accumulate)).backward()
             total += float(loss.detach())
             used += 1
@@ -103,7 +101,7 @@ def accumulate_gradients(
 def train_step(
     net: LcaNet,
     optimiser: torch.optim.Optimizer,
-    subjects: list[Subject],
+    subjects: list,
     config: TrainConfig,
     step: int,
     device: torch.device,
@@ -150,12 +148,7 @@ def train(
             f"Run folder {quoted(run, PATH_LIMIT)} already holds a run; resume it with --resume "
             "or choose another --out."
         )
-    paths = list_shards(config.data.train)
-    subjects = []
-    for i, path in enumerate(paths):
-        progress("loading subjects", i / len(paths))
-        subjects.append(load_subject(body, path, config.data, config.run.seed))
-    progress("loading subjects", 1.0)
+    subjects = load_subjects(config, body, progress)
     net = make_network(config, body, init, net_config).to(device).train()
     optimiser = torch.optim.AdamW(
         net.parameters(), lr=config.optim.lr, weight_decay=config.optim.weight_decay
@@ -207,10 +200,29 @@ def train(
     return TrainResult(state, run / CHECKPOINT_FILE, time.perf_counter() - start)
 
 
+def load_subjects(config: TrainConfig, body: BodyModel, progress: Progress = no_progress) -> list:
+    """The run's subjects: the shards of ``data.train`` (none for "") and then the video
+    folders of ``data.video`` (core.train.video_subjects), in that order."""
+    from .video_subjects import load_video_subject
+
+    d = config.data
+    paths = list_shards(d.train) if d.train else []
+    total = len(paths) + len(d.video)
+    subjects: list = []
+    for i, path in enumerate(paths):
+        progress("loading subjects", i / total)
+        subjects.append(load_subject(body, path, d, config.run.seed))
+    for i, folder in enumerate(d.video):
+        progress("loading subjects", (len(paths) + i) / total)
+        subjects.append(load_video_subject(body, folder, d))
+    progress("loading subjects", 1.0)
+    return subjects
+
+
 def _record(config: TrainConfig, subjects: int) -> TrainingRecord:
-    return TrainingRecord(
-        data=f"shards in {config.data.train}", subjects=subjects, stage=config.run.stage
-    )
+    d = config.data
+    parts = ([f"shards in {d.train}"] if d.train else []) + [f"video folder {v}" for v in d.video]
+    return TrainingRecord(data=", ".join(parts), subjects=subjects, stage=config.run.stage)
 
 
 def _save(

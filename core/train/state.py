@@ -14,7 +14,7 @@ from torch import Tensor
 from ..errors import PATH_LIMIT, LcaError, quoted
 from ..model.network import LcaNet
 from ..model.tensor_file import read_tensor_file, revision, write_tensor_file
-from .config import TrainConfig
+from .config import TrainConfig, config_from_dict
 
 STATE_SCHEMA = 1
 KIND = "lca-train-state"
@@ -68,7 +68,7 @@ def load_state(
     tensors, header = read_tensor_file(path, "Training state")
     if header.get("kind") != KIND or header.get("schema") != STATE_SCHEMA:
         raise LcaError(f"{shown} holds a training state of another version; start a new run.")
-    if header.get("config") != config.to_dict():
+    if not _same_config(header.get("config"), config):
         raise LcaError(
             f"{shown} was trained with another config; resume it with its own config, or "
             "start a new run."
@@ -89,3 +89,12 @@ def load_state(
         )
     except (KeyError, RuntimeError, ValueError, TypeError):
         raise LcaError(f"{shown} has a damaged training state; start a new run.") from None
+
+
+def _same_config(stored: object, config: TrainConfig) -> bool:
+    """Whether the config a state was saved with is ``config`` (keys added since count at
+    their defaults)."""
+    try:
+        return isinstance(stored, dict) and config_from_dict(stored) == config
+    except (LcaError, TypeError):
+        return False

@@ -222,6 +222,25 @@ def test_fit_is_deterministic(anny_body):
     )
 
 
+def test_warm_start_begins_where_the_start_fit_ended(anny_body):
+    # A warm start is the inverse of how a fit is handed on (heading and translation moved
+    # into the camera): one tiny step from it stays where the start fit ended.
+    camera = orbit_camera((0, 0, 0), 3.5, 20, 5, SIZE, SIZE, fov_y_deg=FOV)
+    neutral = torch.zeros(len(anny_body.expression_names))
+    seen = synthetic_view(anny_body, torch.tensor(SHAPE), pose_b(anny_body), neutral, camera)
+    first = fit_body(anny_body, [seen], steps=12, fov_y_deg=FOV)
+    cold = fit_body(anny_body, [seen], steps=1, fov_y_deg=FOV, shape=first.shape)
+    warm = fit_body(
+        anny_body, [seen], steps=1, fov_y_deg=FOV, shape=first.shape, start=first.views[0]
+    )
+    a, b = first.views[0], warm.views[0]
+    assert (a.pose.rotations - b.pose.rotations).abs().max() < 0.05
+    assert (a.camera.world_to_camera - b.camera.world_to_camera).abs().max() < 0.05
+    assert warm.loss < cold.loss
+    with pytest.raises(ValueError, match="one photo"):
+        fit_body(anny_body, [seen, seen], steps=1, start=first.views[0])
+
+
 def test_real_photo(anny_body):
     photo = shared_photo("fullbody_front_man_tshirt_apose_01.jpg")
     pytest.importorskip("mediapipe", reason="perception needs mediapipe (the 'photos' extras)")

@@ -25,3 +25,24 @@ def small_config(train: Path, **optim) -> TrainConfig:
         loss=LossConfig(),
         run=RunConfig(seed=3, log_every=1, save_every=2, device="cpu"),
     )
+
+
+@pytest.fixture(scope="session")
+def video_dir(anny_body, tmp_path_factory) -> Path:
+    """The folder `lca data video` makes of tests/core/train/video_clip.py's clip (three
+    frames with the person, one without), 20 body-fitting steps on the first frame and 4 on
+    each later one."""
+    import torch
+
+    from core.commands.main import main
+    from tests.core.train.video_clip import write_clip
+
+    root = tmp_path_factory.mktemp("video")
+    clip = write_clip(anny_body, root / "clip.mp4")
+    threads = torch.get_num_threads()
+    try:
+        args = ["data", "video", str(clip), "--out", str(root / "folders"), "--size", "192"]
+        assert main([*args, "--fit-steps", "20", "--threads", "1"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    return root / "folders" / "clip"
