@@ -52,3 +52,16 @@ def test_a_face_close_up_alone_is_refused_in_one_sentence(tmp_path, capsys):
     errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(errors) == 1 and "add a full-body photo" in errors[0]
     assert not out.exists()
+
+
+def test_a_face_close_up_of_another_person_is_refused_in_one_sentence(tmp_path, capsys):
+    """A man's full-body photo with a woman's face close-up: their colours disagree where
+    both see the face (measured 0.19 against the 0.09 limit), so create refuses them."""
+    out = tmp_path / "mixed.lca"
+    body = shared_photo("fullbody_front_man_tshirt_apose_01.jpg")
+    argv = ["create", str(body), str(shared_photo(FACE)), "-o", str(out), "--threads", "1"]
+    assert main([*argv, "--quality", "draft"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and "different people" in errors[0]
+    assert "--allow-mixed" in errors[0] and FACE in errors[0]
+    assert not out.exists()
