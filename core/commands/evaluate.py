@@ -33,6 +33,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "e.g. front or front,back) and hold out the rest of front, three-quarter, left, "
         "back, right",
     )
+    p.add_argument(
+        "--synthetic",
+        type=int,
+        metavar="N",
+        help="score the LCA network (--checkpoint, default the shipped model) against "
+        "today's initialisation on N synthetic subjects made now with seeds never used in "
+        "training (from 1,000,000), on held-out views (back, sides, three-quarter, face)",
+    )
+    p.add_argument(
+        "--refine-steps",
+        help="with --synthetic: also refine each start on its input photo for these step "
+        "counts, as `lca create` does (such as 0,25,50,100,250)",
+    )
     p.add_argument("--out", default="out/eval", help="output folder (default out/eval)")
     p.add_argument(
         "--quality", choices=QUALITIES, default="draft", help="create quality (default draft)"
@@ -64,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
     from ..progress import StageLine
     from ..recon.evaluate import evaluate, format_identity, format_scores
 
+    if args.synthetic is not None:
+        return _synthetic(args)
     settings = CreateSettings.from_args(args)
     set_threads(settings.threads)
     train, held_out = list(args.train or []), list(args.held_out or [])
@@ -102,6 +117,62 @@ def run(args: argparse.Namespace) -> int:
         f"{result.seconds:.1f} s; side-by-side images (photo | avatar | 4x difference) and "
         f"scores.json in {out_dir}."
     )
+    return 0
+
+
+SYNTHETIC_SEED = 1_000_000
+"""The first seed of `lca eval --synthetic`'s subjects; training sets use lower seeds
+(docs/training.md)."""
+SYNTHETIC_SIZE = 64
+"""Pixels a side of their views: the held-out protocol of docs/models/lca-tiny.md (8 views
+all around and a face close-up each)."""
+
+
+def _synthetic(args: argparse.Namespace) -> int:
+    """`lca eval --synthetic N`: N held-out synthetic subjects written to OUT/subjects and
+    scored (core.train.heldout); the table printed and written to OUT/synthetic.json."""
+    import dataclasses
+    import json
+
+    from ..body.anny_body import AnnyBody
+    from ..fileio import atomic_path, check_output_dir, ensure_writable_dir
+    from ..model.checkpoint import load_checkpoint
+    from ..progress import StageLine
+    from ..recon.feedforward import SHIPPED_CHECKPOINT
+    from ..train.config import DataConfig
+    from ..train.data.synth import SUBJECT_GAUSSIANS, SynthSettings, synthesize
+    from ..train.heldout import heldout_scores, parse_refine_steps
+    from ..train.heldout_report import report_lines
+
+    if args.synthetic < 1:
+        raise LcaError(f"--synthetic needs at least 1 subject, got {args.synthetic}.")
+    if args.train or args.held_out or args.sample:
+        raise LcaError(
+            "--synthetic makes its own subjects; leave out --train, --held-out and --sample."
+        )
+    steps = () if args.refine_steps is None else parse_refine_steps(args.refine_steps)
+    set_threads(args.threads)
+    out = check_output_dir(Path(args.out))
+    net, header = load_checkpoint(Path(args.checkpoint or SHIPPED_CHECKPOINT))
+    body = AnnyBody()
+    settings = SynthSettings(
+        subjects=args.synthetic,
+        views=8,
+        size=SYNTHETIC_SIZE,
+        seed=SYNTHETIC_SEED + args.seed,
+        gaussians=SUBJECT_GAUSSIANS,
+    )
+    with StageLine() as line:
+        paths = synthesize(body, ensure_writable_dir(out / "subjects"), settings, progress=line)
+        scores = heldout_scores(net, body, paths, DataConfig(), refine_steps=steps, progress=line)
+    lines = [
+        f"model {header.config.name}, {header.training.steps} steps ({header.training.stage}); "
+        f"{args.synthetic} synthetic subject(s) from seed {settings.seed}",
+        *report_lines(scores),
+    ]
+    with atomic_path(out / "synthetic.json") as tmp:
+        tmp.write_text(json.dumps(dataclasses.asdict(scores), indent=2))
+    print("\n".join(lines))
     return 0
 
 

@@ -86,3 +86,26 @@ def test_no_training_photo_is_one_sentence(tmp_path, capsys):
     assert main(["eval", "--held-out", "x.jpg", "--out", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "training photos" in err and err.count("\n") == 1
+
+
+def test_eval_synthetic_scores_new_subjects_with_the_shipped_network(tmp_path, capsys):
+    out = tmp_path / "synthetic"
+    argv = ["eval", "--synthetic", "1", "--refine-steps", "0,2", "--out", str(out)]
+    assert main([*argv, "--threads", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "1 synthetic subject(s) from seed 1000000" in printed and "back" in printed
+    scores = json.loads((out / "synthetic.json").read_text())
+    assert scores["subjects"] == 1 and scores["steps"] == [0, 2]
+    assert len(list((out / "subjects").glob("*.safetensors"))) == 1
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--synthetic", "0"], "at least 1"),
+        (["--synthetic", "1", "--sample", "front"], "leave out"),
+    ],
+)
+def test_eval_synthetic_refusals(tmp_path, capsys, extra, message):
+    assert main(["eval", *extra, "--out", str(tmp_path / "x")]) == 2
+    assert message in capsys.readouterr().err
