@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from core.avatar.ply import read_ply
-from core.avatar.pose_correction import PoseCorrection
 from core.body.poses import parse_pose, rest_pose
 from core.deform import deform_gaussians
 from core.deform.template import make_starter_avatar
@@ -84,19 +83,10 @@ def test_an_avatar_of_another_mesh_is_refused(anny_body):
 @pytest.fixture(scope="module")
 def corrected(anny_body, avatar):
     """``avatar`` with a random (non-zero) pose correction for Anny's bones and expressions."""
-    J, E, H, M, k = len(anny_body.bone_names), len(anny_body.expression_names), 8, 6, 2
-    g = torch.Generator().manual_seed(3)
-    correction = PoseCorrection(
-        bones=J,
-        expressions=E,
-        fc1_weight=torch.randn(H, 3 * J + E, generator=g),
-        fc1_bias=torch.randn(H, generator=g),
-        fc2_weight=0.05 * torch.randn(3 * M, H, generator=g),
-        fc2_bias=torch.randn(3 * M, generator=g),
-        anchor_index=torch.randint(0, M, (avatar.count, k), generator=g),
-        anchor_weight=torch.full((avatar.count, k), 1.0 / k),
-    )
-    return dataclasses.replace(avatar, correction=correction)
+    from tests.synthetic import random_correction
+
+    J, E = len(anny_body.bone_names), len(anny_body.expression_names)
+    return dataclasses.replace(avatar, correction=random_correction(avatar.count, J, E, seed=3))
 
 
 def test_a_correction_poses_identically_at_rest(anny_body, avatar, corrected):
