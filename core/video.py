@@ -63,31 +63,40 @@ def write_mp4(path: Path | str, frames: Iterable[np.ndarray], fps: float) -> Non
             raise LcaError(f"No frames to write to {path.name}.")
 
 
-def read_frames(
-    path: Path | str, fps: float | None = None, max_frames: int | None = None
-) -> Iterator[np.ndarray]:
-    """The frames of the video ``path``, (H, W, 3) uint8 sRGB each, decoded once in order;
-    fps: resample to this rate (ffmpeg's fps filter), None keeps every frame; max_frames:
-    stop after this many. A missing or undecodable file raises LcaError."""
+def open_video(path: Path, shown: str, output_params: list[str] | None = None):
+    """(reader, meta): imageio-ffmpeg's raw-frame generator of the video ``path`` (RGB24)
+    past its first item, and that item, the video's metadata (size, fps, duration). A
+    missing package or file, or one ffmpeg cannot read, raises LcaError naming ``shown``.
+    The caller closes the reader."""
     try:
         import imageio_ffmpeg
     except ImportError:
         raise LcaError(
             "Reading videos needs the imageio-ffmpeg package (pip install imageio-ffmpeg==0.8.1)."
         ) from None
-    path = Path(path)
-    shown = f"Video {quoted(path, PATH_LIMIT)}"
     if not path.is_file():
         raise LcaError(f"{shown} does not exist; check the path.")
-    params = ["-vf", f"fps={fps:g}"] if fps is not None else None
-    reader = imageio_ffmpeg.read_frames(str(path), output_params=params)
+    reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=output_params)
     try:
-        try:
-            meta = next(reader)
-        except (OSError, RuntimeError, StopIteration):
-            raise LcaError(
-                f"{shown} is not a video ffmpeg can read; use an MP4 or MOV file."
-            ) from None
+        return reader, next(reader)
+    except (OSError, RuntimeError, StopIteration):
+        reader.close()
+        raise LcaError(
+            f"{shown} is not a video ffmpeg can read; give an MP4, MOV or MKV file."
+        ) from None
+
+
+def read_frames(
+    path: Path | str, fps: float | None = None, max_frames: int | None = None
+) -> Iterator[np.ndarray]:
+    """The frames of the video ``path``, (H, W, 3) uint8 sRGB each, decoded once in order;
+    fps: resample to this rate (ffmpeg's fps filter), None keeps every frame; max_frames:
+    stop after this many. A missing or undecodable file raises LcaError."""
+    path = Path(path)
+    shown = f"Video {quoted(path, PATH_LIMIT)}"
+    params = ["-vf", f"fps={fps:g}"] if fps is not None else None
+    reader, meta = open_video(path, shown, params)
+    try:
         width, height = meta["size"]
         count = 0
         while max_frames is None or count < max_frames:

@@ -125,19 +125,12 @@ def _track(
     video: Path, shown: str, basis: FaceBasis, progress: Progress
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """(points (T, F, 3), found (T,) bool, the video's fps) for every decoded frame."""
-    import imageio_ffmpeg
-
     from ..recon.landmarkers import face_mesh_video
+    from ..video import open_video
 
-    frames = imageio_ffmpeg.read_frames(str(video), pix_fmt="rgb24")
+    frames, meta = open_video(video, shown)
     points: list[np.ndarray | None] = []
     with contextlib.closing(frames):
-        try:
-            meta = next(frames)
-        except (OSError, RuntimeError, StopIteration):
-            raise LcaError(
-                f"{shown} is not a video ffmpeg can read; give an MP4, MOV or MKV file."
-            ) from None
         video_fps = float(meta.get("fps") or 0.0)
         width, height = meta["size"]
         if not (math.isfinite(video_fps) and video_fps > 0):
