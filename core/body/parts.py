@@ -6,6 +6,8 @@ bone names to the part names below.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import torch
 from torch import Tensor
 
@@ -32,6 +34,13 @@ PART_NAMES: tuple[str, ...] = (
 def vertex_parts_from_weights(weights: Tensor, bone_parts: Tensor) -> Tensor:
     """(V, J) skinning weights and (J,) part of each bone -> (V,) part of each vertex."""
     return bone_parts[weights.argmax(dim=1)]
+
+
+def in_parts(part: Tensor, names: Sequence[str], wanted: Iterable[str]) -> Tensor:
+    """(N,) bool: which of the part indices ``part`` (N,) into ``names`` name one of
+    ``wanted`` (names that ``names`` lacks are skipped)."""
+    index = [names.index(n) for n in wanted if n in names]
+    return torch.isin(part, torch.tensor(index, dtype=part.dtype, device=part.device))
 
 
 def part_index(name: str) -> int:

@@ -21,6 +21,7 @@ from torch import Tensor
 
 from ..avatar.avatar import Avatar, BodyIdentity, GaussianBinding
 from ..body.model import BodyModel
+from ..body.parts import in_parts
 from ..render.sh import SH_C0
 from .frames import triangle_frames
 
@@ -70,19 +71,14 @@ def region_density(body: BodyModel, vertices: Tensor) -> Tensor:
     part = body.vertex_parts.cpu()[faces[:, 0]]
     centre = vertices[faces].mean(dim=1)
     density = torch.ones(faces.shape[0])
-
-    def in_parts(*wanted: str) -> Tensor:
-        index = [names.index(n) for n in wanted if n in names]
-        return torch.isin(part, torch.tensor(index, dtype=part.dtype))
-
-    head = in_parts("head", "eyes")
-    density[in_parts("hand.L", "hand.R")] = HAND_DENSITY
+    head = in_parts(part, names, ("head", "eyes"))
+    density[in_parts(part, names, ("hand.L", "hand.R"))] = HAND_DENSITY
     if bool(head.any()):
         density[head] = HEAD_DENSITY
         head_centre = centre[head].mean(dim=0)
         top = float(centre[head, 2].max())
         front = head & (centre[:, 1] < head_centre[1] - 0.02) & (centre[:, 2] < top - 0.05)
-        front &= in_parts("head")
+        front &= in_parts(part, names, ("head",))
         density[front] = FACE_DENSITY
     features = _feature_points(vertices)
     if features is not None:
@@ -219,6 +215,13 @@ def studio_light(normals: Tensor, cavities: Tensor) -> Tensor:
     return (sky + diffuse) * (1 - 0.45 * cavities)
 
 
+def surface_points(
+    vertices: Tensor, faces: Tensor, triangle: Tensor, barycentric: Tensor
+) -> Tensor:
+    """(N, 3) the points on the mesh given by triangle (N,) and barycentric (N, 3)."""
+    return (vertices[faces[triangle]] * barycentric[..., None]).sum(dim=1)
+
+
 def surface_light(vertices: Tensor, faces: Tensor, triangle: Tensor, barycentric: Tensor) -> Tensor:
     """(N,) the studio light's brightness (:func:`studio_light`) at N points on the mesh, given
     by triangle (N,) and barycentric (N, 3): the shading the body's own shape gives."""
@@ -237,16 +240,15 @@ def starter_colours(
     """(N, 3) sRGB colours of the Gaussians: skin, lips, eyes and mouth, lit."""
     faces = body.triangles
     brightness = surface_light(vertices, faces, triangle, barycentric)[:, None]
+    points = surface_points(vertices, faces, triangle, barycentric)
     colour = torch.tensor(SKIN).expand(triangle.shape[0], 3).clone()
     lips = _feature_points(vertices, ("lips",))
     if lips is not None:
-        points = (vertices[faces[triangle]] * barycentric[..., None]).sum(1)
         near = torch.cdist(points, lips).min(dim=1).values
         mix = (1 - (near - LIP_RADIUS) / LIP_RADIUS).clamp(0, 1)[:, None]  # soft edge
         colour = colour * (1 - mix) + torch.tensor(LIPS) * mix
     nostrils = _nostril_centres(vertices)
     if nostrils is not None:
-        points = (vertices[faces[triangle]] * barycentric[..., None]).sum(1)
         radii = torch.tensor(NOSTRIL_RADII)
         inside = ((points[:, None] - nostrils) / radii).norm(dim=-1).min(dim=1).values
         mix = (1.5 - inside).clamp(0, 1)[:, None]  # dark within the ellipsoid, soft rim
@@ -254,7 +256,6 @@ def starter_colours(
     if regions is not None:
         names, tri_region = regions
         region = tri_region[triangle]
-        points = (vertices[faces[triangle]] * barycentric[..., None]).sum(1)
         for name, value in (("mouth_cavity", MOUTH), ("tongue", TONGUE)):
             if name in names:
                 colour[region == names.index(name)] = torch.tensor(value)

@@ -16,6 +16,7 @@ import torch
 from ..avatar.avatar import BINDING_FIELDS, Avatar
 from ..body.anny_body import anny_uv_regions
 from ..body.model import BodyModel
+from ..body.parts import in_parts
 from ..body.poses import rest_pose
 from ..deform.template import make_starter_avatar
 from ..fileio import atomic_path
@@ -32,8 +33,7 @@ def face_avatar(body: BodyModel, count: int = 400_000, seed: int = 0) -> Avatar:
     the Gaussians of the head, neck and eyes kept (about 12% of ``count``), sharp enough in a
     face close-up for MediaPipe."""
     avatar = dress(make_starter_avatar(body, count, seed, regions=anny_uv_regions(body.uvs)))
-    wanted = [avatar.part_names.index(p) for p in HEAD_PARTS if p in avatar.part_names]
-    keep = torch.isin(avatar.binding.part, torch.tensor(wanted))
+    keep = in_parts(avatar.binding.part, avatar.part_names, HEAD_PARTS)
     fields = {f: getattr(avatar.binding, f)[keep] for f in BINDING_FIELDS}
     return dataclasses.replace(avatar, binding=dataclasses.replace(avatar.binding, **fields))
 

@@ -53,8 +53,9 @@ from torch import Tensor
 
 from ..avatar.avatar import Avatar, GaussianBinding
 from ..body.model import BodyModel
+from ..body.parts import in_parts
 from ..deform.binding import deform_gaussians
-from ..deform.template import make_starter_avatar, surface_light
+from ..deform.template import make_starter_avatar, surface_light, surface_points
 from ..posing import splat_scene
 from ..progress import Progress, no_progress
 from ..render import render
@@ -132,21 +133,9 @@ def project_colours(
     return colour.cpu(), seen.cpu()
 
 
-def _in_parts(part: Tensor, names: Sequence[str], wanted: Sequence[str]) -> Tensor:
-    index = [names.index(n) for n in wanted if n in names]
-    return torch.isin(part, torch.tensor(index, dtype=part.dtype, device=part.device))
-
-
-def _centres(avatar: Avatar) -> Tensor:
-    """(N, 3) the Gaussians' anchor points on the canonical mesh."""
-    b = avatar.binding
-    corners = avatar.canonical_vertices[avatar.faces[b.triangle]]  # (N, 3, 3)
-    return (corners * b.barycentric[..., None]).sum(dim=1)
-
-
 def resolution(
     binding: GaussianBinding, faces: Tensor, views: Sequence[ViewTarget], backend: str = "torch"
-) -> tuple[Tensor, Tensor]:
+) -> tuple[Tensor, Tensor, Tensor]:
     """(N,) bool ``shown``: some view shows the Gaussian (unoccluded, not facing away); (N,)
     bool ``resolved``: some view shows it with its seeded disc at least RESOLVED_PIXELS
     across its narrow side; (N,) ``pixel``: the metres one pixel spans there in the sharpest
@@ -183,7 +172,8 @@ def shade_unresolved(
     are (on a face the photos' colours are placed less exactly than the creases they would
     be multiplied with)."""
     b = avatar.binding
-    light = surface_light(avatar.canonical_vertices, avatar.faces, b.triangle, b.barycentric)
+    surface = (avatar.canonical_vertices, avatar.faces, b.triangle, b.barycentric)
+    light, centres = surface_light(*surface), surface_points(*surface)
     ratio = torch.ones_like(light)
     for name in parts:
         if name not in avatar.part_names:
@@ -193,7 +183,7 @@ def shade_unresolved(
         if not bool(seen.any()) or float(resolved[seen].float().mean()) >= 0.5:
             continue
         span = torch.where(seen, pixel, pixel[seen].median())[members]
-        points = _centres(avatar)[members]
+        points = centres[members]
         near = (torch.cdist(points, points) <= SHADE_PIXELS * span[:, None]).float()
         local = (near @ light[members]) / near.sum(dim=1)
         ratio[members] = light[members] / local.clamp_min(1e-6)
@@ -264,12 +254,9 @@ def refine(
     # Adam takes full steps on however small a gradient: Gaussians hidden in every view
     # would drift on the crumbs of light that leak through the ones in front of them, so
     # they are held still (and keep their filled-in colours).
-    frozen = torch.ones(start.count, dtype=torch.bool, device=device)
-    for view in views:
-        vis = visibility(start, faces, view, backend)
-        frozen &= ~(vis.unoccluded & (vis.facing >= -MIN_FACING))
-    hands = _in_parts(start.part, avatar.part_names, HAND_PARTS)
-    unresolved = hands & ~resolution(start, faces, views, backend)[1]
+    shown, found, _ = resolution(start, faces, views, backend)
+    frozen = ~shown
+    unresolved = in_parts(start.part, avatar.part_names, HAND_PARTS) & ~found
 
     def binding() -> GaussianBinding:
         return dataclasses.replace(

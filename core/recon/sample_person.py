@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..avatar.avatar import Avatar
+from ..body import parts as body_parts
 from ..body.anny_body import anny_uv_regions
 from ..body.model import BodyModel
 from ..body.poses import Pose, rest_pose
@@ -77,8 +78,8 @@ def _colours(avatar: Avatar, points: torch.Tensor, outfit: Outfit) -> torch.Tens
     names = avatar.part_names
     part = avatar.binding.part
 
-    def in_parts(parts: tuple[str, ...]) -> torch.Tensor:
-        return torch.isin(part, torch.tensor([names.index(p) for p in parts if p in names]))
+    def in_parts(wanted: tuple[str, ...]) -> torch.Tensor:
+        return body_parts.in_parts(part, names, wanted)
 
     head = in_parts(("head",))
     z, y = points[:, 2], points[:, 1]
