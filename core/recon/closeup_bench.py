@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -32,9 +32,11 @@ from ..render.types import Camera
 from .losses import masked_psnr, ssim_map
 
 SIZE = 512
-CLOSE_UPS = {"face": 20.0, "hand.L": 90.0, "hand.R": -90.0}
-"""Named close-up view -> azimuth in degrees (the face 20 degrees aside, each hand from its
-own side, as `lca render --camera hand.L` frames it)."""
+CLOSE_UPS = ("face", "hand.L", "hand.R")
+"""The named close-up views scored, framed as `lca render --camera NAME` frames them (each
+hand from its own side) except the face, seen FACE_ASIDE degrees to the side."""
+FACE_ASIDE = 20.0
+"""Degrees of azimuth off the front for the face close-up, so not the face photo's own view."""
 BACKGROUND = (0.5, 0.5, 0.5)
 
 
@@ -49,10 +51,11 @@ class CloseUpScore:
 
 def close_up_camera(truth: Avatar, view: str, size: int = SIZE) -> Camera:
     """The close-up camera ``view`` (CLOSE_UPS) framed on ``truth`` in the canonical pose."""
-    from ..render.named_views import CLOSE_UPS as PARTS
-    from ..render.named_views import ViewSpec
+    from ..render.named_views import parse_view
 
-    spec = ViewSpec(view, CLOSE_UPS[view], 5.0, parts=PARTS[view][0])
+    spec = parse_view(view, size, size)
+    if view == "face":
+        spec = replace(spec, azimuth=FACE_ASIDE)
     means = avatar_scene(truth).means
     return camera_for(spec, means, truth.binding.part, truth.part_names, size, size)
 
