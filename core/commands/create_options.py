@@ -40,11 +40,21 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
     --allow-mixed, --method, --checkpoint and --threads (the fields of ``CreateSettings``)."""
     parser.add_argument("photos", nargs="+", metavar="PHOTO", help="photos of the person")
     parser.add_argument("-o", "--output", required=True, help="the .lca file to write")
+    add_settings_options(parser)
+
+
+def add_settings_options(
+    parser: argparse.ArgumentParser, quality: str = "standard", mixed: bool = True
+) -> None:
+    """Add the options read back as ``CreateSettings``: --quality (default ``quality``),
+    --device, --seed, --person, --allow-partial, --allow-mixed (unless not ``mixed``),
+    --method, --checkpoint and --threads. ``lca eval`` shares them (draft, no mixing)."""
+    times = {"draft": "about a minute on a CPU", "standard": "a few minutes", "high": "slow"}
     parser.add_argument(
         "--quality",
         choices=QUALITIES,
-        default="standard",
-        help="draft (about a minute on a CPU), standard (default, a few minutes) or high (slow)",
+        default=quality,
+        help=", ".join(f"{q} ({'default, ' if q == quality else ''}{times[q]})" for q in QUALITIES),
     )
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--seed", type=int, default=0)
@@ -56,11 +66,12 @@ def add_create_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="accept a person whose head or feet are cut off",
     )
-    parser.add_argument(
-        "--allow-mixed",
-        action="store_true",
-        help="use photos that seem to show different people (or clothes) anyway",
-    )
+    if mixed:
+        parser.add_argument(
+            "--allow-mixed",
+            action="store_true",
+            help="use photos that seem to show different people (or clothes) anyway",
+        )
     parser.add_argument(
         "--method",
         choices=METHODS,

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..create_settings import DEVICES, METHODS, QUALITIES
 from ..errors import LcaError, quoted
-from .options import add_threads_option, set_threads
+from .create_options import add_settings_options
+from .options import set_threads
 
 HELP = (
     "Create an avatar from some photos of a person and score it on held-out photos "
@@ -47,21 +47,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "counts, as `lca create` does (such as 0,25,50,100,250)",
     )
     p.add_argument("--out", default="out/eval", help="output folder (default out/eval)")
-    p.add_argument(
-        "--quality", choices=QUALITIES, default="draft", help="create quality (default draft)"
-    )
-    p.add_argument("--device", choices=DEVICES, default="auto")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--person", type=int, help="which person in photos of several, 0 = leftmost")
-    p.add_argument("--allow-partial", action="store_true", help="accept a cut-off person")
-    p.add_argument(
-        "--method",
-        choices=METHODS,
-        default="fit",
-        help="how to create: fit (default), feedforward (the LCA network) or auto",
-    )
-    p.add_argument("--checkpoint", type=Path, help="feedforward/auto: a trained network")
-    add_threads_option(p)
+    add_settings_options(p, quality="draft", mixed=False)
     return p
 
 
