@@ -102,7 +102,9 @@ def fit_body(
         fov_y_deg: the photos' vertical field of view; None assumes a 40 mm-equivalent lens
             (``core.recon.body_targets.DEFAULT_FOCAL_35MM``).
         shape: (S,) a known body shape to keep (e.g. from other photos of the person): only
-            the poses, expressions and cameras are fitted; None fits the shape too.
+            the poses, expressions and cameras are fitted; None fits the shape too. Face
+            close-ups beside full-body photos are fitted after them, with the shape those
+            give (``_fit_close_ups_after``).
         start: a warm start for a single photo: the pose, expression and camera fitted to
             a neighbouring video frame (``fit.views[0]`` of its fit, at the same photo size);
             the pose-only first phase is then skipped, so a few steps suffice. None starts
@@ -124,6 +126,9 @@ def fit_body(
         raise ValueError(f"steps must be at least 1, got {steps}.")
     if start is not None and len(perceptions) != 1:
         raise ValueError("A warm start is for one photo at a time.")
+    close = [p.close_up for p in perceptions]
+    if shape is None and any(close) and not all(close):
+        return _fit_close_ups_after(body, perceptions, steps, fov_y_deg, progress)
     marks = anny_landmarks(body.bone_names, int(body.skinning_weights.shape[0]))
     dtype = torch.float32
     targets = body_targets(perceptions, marks, fov_y_deg, dtype)
@@ -163,6 +168,41 @@ def fit_body(
     with torch.no_grad():
         final = float(problem.loss(params, full=True))
     return problem.result(params, final, perceptions)
+
+
+def _fit_close_ups_after(
+    body: BodyModel,
+    perceptions: list[Perception],
+    steps: int,
+    fov_y_deg: float | None,
+    progress: Progress,
+) -> BodyFit:
+    """The full-body photos fitted first (shape, poses, cameras), then the face close-ups
+    with that shape kept; the views in the perceptions' order.
+
+    Fitted together, a close-up bends the shared shape and the full-body photos' head and
+    expression towards the face points of a head that is not the person's (the body model's
+    face shape is its phenotype's): on the sample person (seed 11) the head's pixels in a
+    face close-up lost 2.9 dB against the front photo alone; fitted after, 0.3 dB."""
+    full = [p for p in perceptions if not p.close_up]
+    close = [p for p in perceptions if p.close_up]
+    share = len(full) / len(perceptions)
+
+    def part(start: float, width: float) -> Progress:
+        return lambda stage, fraction: progress(stage, start + width * fraction)
+
+    first = fit_body(body, full, steps=steps, fov_y_deg=fov_y_deg, progress=part(0, share))
+    second = fit_body(
+        body,
+        close,
+        steps=steps,
+        fov_y_deg=fov_y_deg,
+        shape=first.shape,
+        progress=part(share, 1 - share),
+    )
+    views = iter(first.views), iter(second.views)
+    ordered = tuple(next(views[p.close_up]) for p in perceptions)
+    return BodyFit(shape=first.shape, views=ordered, loss=first.loss + second.loss)
 
 
 def fitted_landmarks(body: BodyModel, fit: BodyFit) -> list[Tensor]:

@@ -65,3 +65,26 @@ def test_a_face_close_up_of_another_person_is_refused_in_one_sentence(tmp_path, 
     assert len(errors) == 1 and "different people" in errors[0]
     assert "--allow-mixed" in errors[0] and FACE in errors[0]
     assert not out.exists()
+
+
+def test_close_ups_are_fitted_after_the_full_body_photos_with_their_shape(anny_body):
+    """A close-up fitted together with the full-body photos bent the shared shape and their
+    head and expression towards the body model's face (the sample person's head lost 2.9 dB
+    in a face close-up); the full-body fit must be the same with or without close-ups."""
+    import torch
+
+    from core.recon.body_fit import fit_body
+
+    full = perceive(load_photo(shared_photo("fullbody_front_man_tshirt_apose_01.jpg")))
+    close = perceive(load_photo(shared_photo(FACE)), allow_close_up=True)
+    alone = fit_body(anny_body, [full], steps=20)
+    both = fit_body(anny_body, [close, full], steps=20)
+    assert torch.equal(both.shape, alone.shape)
+    assert both.views[0].perception is close and both.views[1].perception is full
+    for name in ("rotations", "expression"):
+        assert torch.equal(getattr(both.views[1].pose, name), getattr(alone.views[0].pose, name))
+    assert torch.equal(both.views[1].camera.world_to_camera, alone.views[0].camera.world_to_camera)
+    camera = both.views[0].camera
+    assert (camera.height, camera.width) == close.photo.rgb.shape[:2]
+    head = anny_body.bone_names.index("head")
+    assert float(both.views[0].pose.rotations[head].norm()) > 0  # the close-up's head is fitted
