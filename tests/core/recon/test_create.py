@@ -299,6 +299,9 @@ def test_ctrl_c_in_a_real_run_exits_130_and_writes_nothing(sample_photos, tmp_pa
         stderr=subprocess.PIPE,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
         text=True,
+        # a shell without job control starts background jobs with SIGINT ignored, and Python
+        # then installs no KeyboardInterrupt handler: give the child what a terminal gives
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = ""
     for line in process.stderr:  # progress goes to stderr, one line per quarter done

@@ -87,3 +87,29 @@ def test_unseen_scalp_takes_the_top_of_the_head_not_the_nearest_skin():
     bald = colour.clone()
     bald[0] = torch.tensor(skin)
     assert fill_unseen(points, bald, seen, head=head)[0][3].tolist() == list(skin)
+
+
+def test_the_filled_scalp_is_relaxed_without_the_faces_skin():
+    """Relaxed together with their seen neighbours, the scalp's filled points took in the
+    skin of the temples (the profile's hair mixed with the face); among themselves, hair
+    taken from the top stays hair beside the skin."""
+    hair, skin = torch.tensor([0.1, 0.05, 0.0]), torch.tensor([0.9, 0.75, 0.5])
+    # a ring of head points: the crown (seen hair), the face (seen skin), the side (unseen)
+    # (off the middle plane, so that no point's mirror image is near another)
+    angles = torch.linspace(0, 3.0, 40)
+    points = torch.stack(
+        [torch.full((40,), 0.05), 0.1 * torch.cos(angles), 0.1 + 0.1 * torch.sin(angles)], 1
+    )
+    points[:10, 2] = 0.25  # the crown, the top of what is seen
+    seen = torch.zeros(40, dtype=torch.bool)
+    seen[:10] = True
+    seen[30:] = True
+    colour = torch.zeros(40, 3)
+    colour[:10] = hair
+    colour[30:] = skin
+    head = torch.ones(40, dtype=torch.bool)
+    out, by_nearest = fill_unseen(points, colour, seen, head=head)
+    assert not bool(by_nearest.any())  # nothing left for smooth_filled to mix with the skin
+    assert torch.allclose(out[10:30], hair.expand(20, 3))
+    relaxed = smooth_filled(points, out, by_nearest)
+    assert torch.allclose(relaxed[10:30], hair.expand(20, 3))
