@@ -175,31 +175,61 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def read_json(path: Path | str, what: str, error: type[LcaError] = LcaError) -> Any:
-    """The JSON value in the small file ``path`` (a pose, a camera). ``what`` names the file
-    in the sentence ("Pose file"); any problem (missing, unreadable, over :data:`JSON_LIMIT`
-    bytes, not UTF-8, not JSON, nested too deep) raises ``error`` with one sentence."""
-    path = Path(path)
-    shown = f"{what} {quoted(path, PATH_LIMIT)}"
+def read_small_text(
+    path: Path,
+    shown: str,
+    *,
+    limit: int,
+    give: str,
+    too_big: str,
+    encoding: str = "utf-8",
+    errors: str = "strict",
+    error: type[LcaError] = LcaError,
+) -> str:
+    """The text of the file ``path`` of at most ``limit`` bytes, decoded with ``encoding``.
+    ``shown`` names it in the sentence ("Pose file 'a.json'"); ``give`` says what to give
+    instead of a folder or of text that is not UTF-8 ("give a JSON file"), ``too_big`` what
+    to do about a file over the limit; ``errors`` is ``bytes.decode``'s ("replace" reads
+    any bytes). Any problem raises ``error`` with one sentence."""
     try:
         with open(path, "rb") as f:
-            raw = f.read(JSON_LIMIT + 1)
+            # a regular file's size is known before reading it; a pipe's is not
+            size = os.fstat(f.fileno()).st_size
+            raw = f.read(limit + 1) if size <= limit else b""
     except (FileNotFoundError, NotADirectoryError):
         raise error(f"{shown} does not exist; check the path.") from None
     except IsADirectoryError:
-        raise error(f"{shown} is a folder; give a JSON file.") from None
+        raise error(f"{shown} is a folder; {give}.") from None
     except OSError as err:
         if err.errno == errno.ENAMETOOLONG:
             raise error(f"{shown} has a name too long for the file system.") from None
         raise error(f"{shown} cannot be read ({_reason(err)}).") from None
     except ValueError:  # a NUL in the path
         raise error(f"{shown} is not a valid path.") from None
-    if len(raw) > JSON_LIMIT:
-        raise error(f"{shown} is over {JSON_LIMIT >> 20} MiB; a real one is a few kilobytes.")
+    if size > limit or len(raw) > limit:
+        raise error(f"{shown} is over {limit >> 20} MiB; {too_big}.")
     try:
-        return json.loads(raw.decode("utf-8"))
+        return raw.decode(encoding, errors)
     except UnicodeDecodeError:
-        raise error(f"{shown} is not UTF-8 text; save it as a UTF-8 JSON file.") from None
+        raise error(f"{shown} is not UTF-8 text; {give}.") from None
+
+
+def read_json(path: Path | str, what: str, error: type[LcaError] = LcaError) -> Any:
+    """The JSON value in the small file ``path`` (a pose, a camera). ``what`` names the file
+    in the sentence ("Pose file"); any problem (missing, unreadable, over :data:`JSON_LIMIT`
+    bytes, not UTF-8, not JSON, nested too deep) raises ``error`` with one sentence."""
+    path = Path(path)
+    shown = f"{what} {quoted(path, PATH_LIMIT)}"
+    text = read_small_text(
+        path,
+        shown,
+        limit=JSON_LIMIT,
+        give="give a UTF-8 JSON file",
+        too_big="a real one is a few kilobytes",
+        error=error,
+    )
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise error(
             f"{shown} is not valid JSON (line {err.lineno}, column {err.colno}: "

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from ..errors import PATH_LIMIT, LcaError, quoted
-from ..fileio import atomic_path, check_output_file
+from ..fileio import atomic_path, check_output_file, read_small_text
 from ..quaternion import axis_rotations
 from .clip import Clip, Skeleton
 
@@ -155,16 +155,14 @@ def read_bvh(path: Path | str) -> BvhFile:
     """A BVH file as a clip (module docstring); LcaError naming the problem otherwise."""
     path = Path(path)
     name = quoted(str(path), PATH_LIMIT)
-    try:
-        if path.stat().st_size > MAX_BYTES:
-            raise LcaError(f"{name} is larger than {MAX_BYTES >> 20} MiB; it is not a BVH clip.")
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise LcaError(f"Motion file {name} does not exist.") from None
-    except IsADirectoryError:
-        raise LcaError(f"Motion file {name} is a folder, not a BVH file.") from None
-    except OSError as error:
-        raise LcaError(f"Motion file {name} cannot be read ({error.strerror}).") from None
+    text = read_small_text(
+        path,
+        f"Motion file {name}",
+        limit=MAX_BYTES,
+        give="give a BVH file",
+        too_big="it is not a BVH clip",
+        errors="replace",
+    )
     if not text.strip():
         raise LcaError(f"Motion file {name} is empty.")
     lines = _Lines(text, f"Motion file {name}")

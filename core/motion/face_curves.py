@@ -50,7 +50,7 @@ import torch
 from torch import Tensor
 
 from ..errors import PATH_LIMIT, LcaError, quoted
-from ..fileio import atomic_path
+from ..fileio import atomic_path, read_small_text
 from .arkit_names import HEAD_NAMES, LIVE_LINK_NAMES, canonical_name, head_name, pascal_name
 
 CURVES_LIMIT = 256 << 20
@@ -121,7 +121,14 @@ def read_face_curves(path: Path | str, fps: float | None = None) -> FaceCurves:
     shown = f"Face curves file {quoted(path, PATH_LIMIT)}"
     if fps is not None and not (math.isfinite(fps) and 0 < fps <= 1000):
         raise LcaError(f"The frame rate {fps} for {shown} is not between 0 and 1000.")
-    text = _read_text(path, shown)
+    text = read_small_text(
+        path,
+        shown,
+        limit=CURVES_LIMIT,
+        give="give a Live Link Face CSV or JSON",
+        too_big="split the recording",
+        encoding="utf-8-sig",
+    )
     if not text.strip():
         raise LcaError(f"{shown} is empty; give a Live Link Face CSV or a face curves JSON.")
     if text.lstrip().startswith(("{", "[")):
@@ -170,26 +177,6 @@ def _timecode(frame: int, per_second: int) -> str:
     minutes, ss = divmod(seconds, 60)
     hh, mm = divmod(minutes, 60)
     return f"{hh:02d}:{mm:02d}:{ss:02d}:{ff:02d}.000"
-
-
-def _read_text(path: Path, shown: str) -> str:
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(CURVES_LIMIT + 1)
-    except (FileNotFoundError, NotADirectoryError):
-        raise LcaError(f"{shown} does not exist; check the path.") from None
-    except IsADirectoryError:
-        raise LcaError(f"{shown} is a folder; give a CSV or JSON file.") from None
-    except OSError as err:
-        raise LcaError(f"{shown} cannot be read ({err.strerror or type(err).__name__}).") from None
-    except ValueError:  # a NUL in the path
-        raise LcaError(f"{shown} is not a valid path.") from None
-    if len(raw) > CURVES_LIMIT:
-        raise LcaError(f"{shown} is over {CURVES_LIMIT >> 20} MiB; split the recording.")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise LcaError(f"{shown} is not UTF-8 text; give a Live Link Face CSV or JSON.") from None
 
 
 def _columns(

@@ -154,6 +154,16 @@ def test_missing_file_and_folder(tmp_path):
         read_bvh(tmp_path)
 
 
+def test_a_file_over_the_limit_is_refused_unread(tmp_path, monkeypatch):
+    from core.motion import bvh
+
+    path = tmp_path / "huge.bvh"
+    path.write_bytes(b"HIERARCHY\n" * 4)
+    monkeypatch.setattr(bvh, "MAX_BYTES", 16)
+    with pytest.raises(LcaError, match="is over 0 MiB; it is not a BVH clip"):
+        read_bvh(path)
+
+
 def test_clip_refuses_mismatched_frames():
     with pytest.raises(LcaError, match="one root position per frame"):
         Clip(small_clip().skeleton, torch.zeros(2, 5, 3, 3), torch.zeros(3, 3), 24.0)
