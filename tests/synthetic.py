@@ -46,12 +46,21 @@ def assert_one_sentence(err: BaseException, path) -> None:
     assert ". " not in rest and "; " in rest, message
 
 
-def random_correction(count: int, bones: int, expressions: int, seed: int = 0):
+def random_correction(
+    count: int,
+    bones: int,
+    expressions: int,
+    seed: int = 0,
+    *,
+    hidden: int = 8,
+    anchors: int = 6,
+    neighbours: int = 2,
+):
     """A random, non-zero pose correction (core.avatar.pose_correction) of ``count``
-    Gaussians: 8 hidden units, 6 anchors, 2 anchors per Gaussian."""
+    Gaussians: ``hidden`` units, ``anchors`` anchors, ``neighbours`` anchors per Gaussian."""
     from core.avatar.pose_correction import PoseCorrection
 
-    H, M, k = 8, 6, 2
+    H, M, k = hidden, anchors, neighbours
     g = torch.Generator().manual_seed(seed)
     return PoseCorrection(
         bones=bones,

@@ -13,25 +13,14 @@ from core.avatar.lca_numpy import load_lca_arrays
 from core.avatar.pose_correction import PoseCorrection, correction_offsets
 from core.errors import LcaError, LcaFileError
 from tests.core.avatar.test_lca_file import edit_lca_header, edit_tensors, split
-from tests.synthetic import tiny_avatar
+from tests.synthetic import random_correction, tiny_avatar
 
 J, E, H, M, K = 3, 2, 5, 4, 2
 
 
 def correction_for(count: int, seed: int = 0) -> PoseCorrection:
     """A random (non-zero) correction of J bones, E expressions for ``count`` Gaussians."""
-    g = torch.Generator().manual_seed(seed)
-    weight = torch.rand(count, K, generator=g) + 0.1
-    return PoseCorrection(
-        bones=J,
-        expressions=E,
-        fc1_weight=torch.randn(H, 3 * J + E, generator=g),
-        fc1_bias=torch.randn(H, generator=g),
-        fc2_weight=0.1 * torch.randn(3 * M, H, generator=g),
-        fc2_bias=torch.randn(3 * M, generator=g),
-        anchor_index=torch.randint(0, M, (count, K), generator=g),
-        anchor_weight=weight / weight.sum(-1, keepdim=True),
-    )
+    return random_correction(count, J, E, seed, hidden=H, anchors=M, neighbours=K)
 
 
 @pytest.fixture
