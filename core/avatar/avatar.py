@@ -17,6 +17,7 @@ from torch import Tensor
 
 from ..errors import LcaError
 from ..render.sh import SH_COUNTS, SH_DEGREES
+from .dtypes import require_dtype
 from .lca_header import SCHEMA_VERSION as SCHEMA_VERSION  # its home is the header module
 from .pose_correction import PoseCorrection
 
@@ -65,12 +66,7 @@ class GaussianBinding:
                     f"GaussianBinding.{name} has shape {tuple(tensor.shape)}, not {shape} with "
                     f"N = {n} (the length of triangle); give every field one row per Gaussian."
                 )
-            integer = name in _INDEX_FIELDS
-            if not (_is_integer(tensor) if integer else tensor.is_floating_point()):
-                raise LcaError(
-                    f"GaussianBinding.{name} has dtype {tensor.dtype}; it must be "
-                    f"{'an integer' if integer else 'a floating-point'} tensor."
-                )
+            require_dtype("GaussianBinding", name, tensor, integer=name in _INDEX_FIELDS)
 
     @property
     def count(self) -> int:
@@ -114,10 +110,6 @@ _FIELD_WIDTHS = (
 )
 """Each binding field and its shape after N."""
 _INDEX_FIELDS = frozenset({"triangle", "part"})
-
-
-def _is_integer(tensor: Tensor) -> bool:
-    return not (tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool)
 
 
 def _shown(width: tuple[int, ...]) -> str:

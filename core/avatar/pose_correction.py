@@ -26,6 +26,7 @@ import torch.nn.functional as F_nn
 from torch import Tensor
 
 from ..errors import LcaError
+from .dtypes import require_dtype
 from .lca_header import correction_tensor_names
 
 CORRECTION_FIELDS = (
@@ -77,13 +78,7 @@ class PoseCorrection:
         if problem is not None:
             raise LcaError(f"PoseCorrection {problem}; build it from the network's correction.")
         for name in CORRECTION_FIELDS:
-            t = getattr(self, name)
-            integer = name == "anchor_index"
-            if (t.is_floating_point() or t.is_complex() or t.dtype == torch.bool) == integer:
-                raise LcaError(
-                    f"PoseCorrection.{name} has dtype {t.dtype}; it must be "
-                    f"{'an integer' if integer else 'a floating-point'} tensor."
-                )
+            require_dtype("PoseCorrection", name, getattr(self, name), name == "anchor_index")
 
     @property
     def hidden(self) -> int:

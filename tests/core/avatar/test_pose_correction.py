@@ -43,6 +43,8 @@ def test_wrong_shapes_are_refused_in_one_sentence(corrected):
         dataclasses.replace(c, bones=J + 1)
     with pytest.raises(LcaError, match="integer"):
         dataclasses.replace(c, anchor_index=c.anchor_index.float())
+    with pytest.raises(LcaError, match="fc1_bias has dtype torch.bool; it must be a floating"):
+        dataclasses.replace(c, fc1_bias=c.fc1_bias.bool())
     with pytest.raises(LcaError, match="one row per Gaussian"):
         dataclasses.replace(corrected, correction=correction_for(corrected.count + 1))
     with pytest.raises(ValueError, match="rotations"):
