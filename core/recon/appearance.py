@@ -284,7 +284,7 @@ def refine(
         target = torch.where(view.inner[..., None], view.rgb, result.rgb.detach())
         loss = (1 - SSIM_WEIGHT) * (result.rgb - target).abs().mean()
         loss = loss + SSIM_WEIGHT * (1 - ssim(result.rgb, target))
-        if view.close_up:  # the face mask says only where the person surely is
+        if view.close_up:  # its mask: where the person surely is, not where not
             loss = loss + MASK_WEIGHT * ((1 - result.alpha) * view.mask).mean()
         else:
             loss = loss + MASK_WEIGHT * (result.alpha - view.mask).abs().mean()

@@ -4,9 +4,10 @@ Only this file imports mediapipe, and only when a ``Landmarkers`` block is enter
 ``import core.recon`` stays cheap. Everything runs offline on the models inside the
 mediapipe 0.10.21 wheel: Pose and Holistic at model_complexity=1 (0 and 2 would download),
 FaceDetection (full range, ``model_selection=1``), Hands, FaceMesh on still face close-ups
-(``Landmarkers.face_mesh``) and on video frames (:func:`face_mesh_video`). Results come
-back as numpy arrays in the pixel frame of the whole
-photo, whatever window of it was processed.
+(``Landmarkers.face_mesh``) and on video frames (:func:`face_mesh_video`), and
+SelfieSegmentation for the person mask of a face close-up (``Landmarkers.person_mask``).
+Results come back as numpy arrays in the pixel frame of the whole photo, whatever window
+of it was processed.
 """
 
 from __future__ import annotations
@@ -109,6 +110,15 @@ class Landmarkers(contextlib.AbstractContextManager):
             return None
         return _landmarks(result.multi_face_landmarks[0], window)
 
+    def person_mask(self, rgb: np.ndarray, window: Window) -> np.ndarray:
+        """(H, W) float32 in [0, 1] over the whole of ``rgb``: SelfieSegmentation's person
+        probability inside ``window`` (head, hair, neck and shoulders of a portrait), 0
+        outside it."""
+        result = self._process("selfie", window.cut(rgb))
+        mask = np.zeros(rgb.shape[:2], dtype=np.float32)
+        window.paste(mask, np.asarray(result.segmentation_mask, dtype=np.float32))
+        return mask
+
     def hand_count(self, rgb: np.ndarray) -> int:
         """How many hands MediaPipe Hands finds in the whole of ``rgb``."""
         result = self._process("hands", rgb)
@@ -198,7 +208,14 @@ def _quiet_logging() -> None:
 
 def _make(name: str) -> Any:
     _quiet_logging()
-    from mediapipe.python.solutions import face_detection, face_mesh, hands, holistic, pose
+    from mediapipe.python.solutions import (
+        face_detection,
+        face_mesh,
+        hands,
+        holistic,
+        pose,
+        selfie_segmentation,
+    )
 
     if name == "pose":
         return pose.Pose(static_image_mode=True, model_complexity=1, enable_segmentation=True)
@@ -213,6 +230,8 @@ def _make(name: str) -> Any:
         return face_detection.FaceDetection(model_selection=1, min_detection_confidence=FACE_SCORE)
     if name == "face_mesh":
         return face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=True)
+    if name == "selfie":  # the general (square) model; 1 is for landscape video calls
+        return selfie_segmentation.SelfieSegmentation(model_selection=0)
     if name == "hands":
         return hands.Hands(static_image_mode=True, max_num_hands=4, model_complexity=1)
     raise ValueError(f"unknown MediaPipe solution {name!r}")

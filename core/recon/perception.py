@@ -111,8 +111,9 @@ class Perception:
         person: this person's number among the people found, 0 = leftmost.
         people: how many people were found in the photo.
         close_up: True for a face close-up (a face mesh and no body): ``body`` is then all
-            zeros with visibility 0, there are no hands, ``mask`` covers the face mesh and
-            ``box`` is the face's; body fitting fits only the head, neck and camera to it.
+            zeros with visibility 0, there are no hands, ``mask`` is the person's head,
+            hair, neck and shoulders (:func:`close_up_mask`) and ``box`` is the face's;
+            body fitting fits only the head, neck and camera to it.
     """
 
     photo: Photo
@@ -214,10 +215,17 @@ def _close_up(photo: Photo, models: Landmarkers, person: int | None) -> Percepti
             f"{MIN_FACE_PIXELS} needed); use a closer or higher-resolution face photo."
         )
     zeros = np.zeros((33, 4), dtype=np.float32)
+    face = face_mask(points[:, :2], rgb.shape[:2])
+    person = models.person_mask(rgb, Window.around(boxes[index], rgb.shape, CLOSE_UP_MASK_FILL))
+    for i, other in enumerate(boxes):  # another face beside this one is not this person
+        if i != index:
+            grown = other.expanded(0.25 * other.width, 0.25 * other.height)
+            rows = slice(max(0, int(grown.y0)), max(0, int(grown.y1) + 1))
+            person[rows, slice(max(0, int(grown.x0)), max(0, int(grown.x1) + 1))] = 0.0
     hit = PoseHit(
         body=Landmarks(zeros),
         world=np.zeros((33, 3), np.float32),
-        mask=face_mask(points[:, :2], rgb.shape[:2]),
+        mask=close_up_mask(person, face),
         face=found,
     )
     box = Box(float(low[0]), float(low[1]), float(high[0]), float(high[1]))
@@ -227,6 +235,9 @@ def _close_up(photo: Photo, models: Landmarkers, person: int | None) -> Percepti
 
 CLOSE_UP_FILL = 0.5
 """FaceMesh runs on a square window in which the detected face box spans this share."""
+CLOSE_UP_MASK_FILL = 0.35
+"""SelfieSegmentation runs on a square window in which the detected face box spans this
+share: room for the hair, the neck and the shoulders."""
 
 
 def face_boxes(rgb: np.ndarray, models: Landmarkers) -> list[Box]:
@@ -244,6 +255,24 @@ def face_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     hull = cv2.convexHull(np.round(points).astype(np.int32))
     cv2.fillConvexPoly(mask, hull, 1)
     return mask.astype(np.float32)
+
+
+def close_up_mask(person: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """(H, W) float32: the close-up's person mask, from ``person`` (SelfieSegmentation's
+    probability) and ``face`` (the face mesh's hull, 0 or 1): the connected regions of
+    ``person`` >= 0.5 that overlap the face, with their soft edge, and the face hull itself
+    (a segmentation that misses part of the face never drops it). Another person's region
+    that touches none of the face is left out."""
+    import cv2
+
+    sure = (person >= 0.5).astype(np.uint8)
+    _, labels = cv2.connectedComponents(sure)
+    kept = np.unique(labels[(face > 0) & (sure > 0)])
+    region = np.isin(labels, kept[kept > 0]).astype(np.uint8)
+    rows, cols = np.nonzero(face)
+    edge = 2 * max(1, round(0.03 * max(np.ptp(rows), np.ptp(cols))))
+    near = cv2.dilate(region, np.ones((edge + 1, edge + 1), np.uint8)) > 0
+    return np.maximum(np.where(near, person, 0.0), face).astype(np.float32)
 
 
 def _nobody(photo: Photo, models: Landmarkers, faces: int) -> PerceptionError:

@@ -34,6 +34,7 @@ from ..render import render
 from ..render.camera import project_points
 from ..render.types import Camera, RenderResult
 from .fit_types import BodyFit, FittedView
+from .geometry import Box
 from .losses import masked_psnr
 
 RENDER_SIZE = 512
@@ -48,7 +49,8 @@ SAME_SURFACE = 0.01
 surface (the seams between parts); beyond it, up to DEPTH_TOLERANCE, only its own part may
 cover it."""
 CLOSE_UP_MARGIN = 0.25
-"""A face close-up is cropped to its face mask grown by this share of its longer side."""
+"""A face close-up is cropped to its face (the face mesh's box) grown by this share of its
+longer side: the hair, the ears and the neck."""
 SEAM_FRACTION = 0.03
 """Colours from a view fade in over this share of its crop's longer side inside its mask's
 edge, so that views of different sharpness blend across the seam instead of cutting."""
@@ -72,8 +74,9 @@ class ViewTarget:
         background), so where colours are taken from.
     vertices: (V, 3) float32 body-mesh vertices in this photo's pose, at the fitted shape.
     box: (x0, y0, x1, y1) the crop in photo pixels.
-    close_up: a face close-up: its mask is the face mesh's, so it says where the person
-        surely is, not where they are not (the head's hair and neck lie outside it).
+    close_up: a face close-up, cropped to the face: its mask says where the person surely
+        is, not where they are not (only the head is fitted to it, so the shoulders the
+        mask shows may lie off the fitted body's).
     """
 
     camera: Camera
@@ -98,24 +101,28 @@ def posed_vertices(body: BodyModel, fit: BodyFit) -> Tensor:
     return out.vertices.float()
 
 
-def _crop_box(
-    mask: np.ndarray, vertices: Tensor, camera: Camera, margin: float
-) -> tuple[int, int, int, int]:
-    """(x0, y0, x1, y1) integer pixels holding the mask and the projected body, grown."""
+def _body_boxes(mask: np.ndarray, vertices: Tensor, camera: Camera) -> list[Box]:
+    """The boxes (photo pixels) of the mask and of the projected body, where there are any."""
     boxes = []
     rows, cols = np.nonzero(mask >= MASK_THRESHOLD)
     if len(rows):
-        boxes.append((cols.min(), rows.min(), cols.max() + 1.0, rows.max() + 1.0))
+        boxes.append(Box(cols.min(), rows.min(), cols.max() + 1.0, rows.max() + 1.0))
     pixels, z = project_points(camera, vertices)
     pixels = pixels[z > camera.near]
     if len(pixels):
         low, high = pixels.min(0).values.tolist(), pixels.max(0).values.tolist()
-        boxes.append((low[0], low[1], high[0], high[1]))
+        boxes.append(Box(low[0], low[1], high[0], high[1]))
+    return boxes
+
+
+def _crop_box(boxes: list[Box], camera: Camera, margin: float) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) integer pixels holding ``boxes``, grown by ``margin`` of the longer
+    side and kept inside the photo (the whole photo where there are no boxes)."""
     width, height = camera.width, camera.height
     if not boxes:
         return 0, 0, width, height
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    x0, y0 = min(b.x0 for b in boxes), min(b.y0 for b in boxes)
+    x1, y1 = max(b.x1 for b in boxes), max(b.y1 for b in boxes)
     grow = margin * max(x1 - x0, y1 - y0)
     x0, y0 = max(0, math.floor(x0 - grow)), max(0, math.floor(y0 - grow))
     x1, y1 = min(width, math.ceil(x1 + grow)), min(height, math.ceil(y1 + grow))
@@ -149,10 +156,11 @@ def prepare_view(view: FittedView, vertices: Tensor, size: int) -> ViewTarget:
             f"{photo.width}x{photo.height}; the camera must be the photo's."
         )
     close_up = view.perception.close_up
-    if close_up:  # the face only: the posed body reaches far outside the photo
-        x0, y0, x1, y1 = _crop_box(view.perception.mask, vertices[:0], camera, CLOSE_UP_MARGIN)
+    if close_up:  # the face, grown: the posed body reaches far outside the photo
+        x0, y0, x1, y1 = _crop_box([view.perception.box], camera, CLOSE_UP_MARGIN)
     else:
-        x0, y0, x1, y1 = _crop_box(view.perception.mask, vertices, camera, CROP_MARGIN)
+        boxes = _body_boxes(view.perception.mask, vertices, camera)
+        x0, y0, x1, y1 = _crop_box(boxes, camera, CROP_MARGIN)
     crop_w, crop_h = x1 - x0, y1 - y0
     factor = min(1.0, size / max(crop_w, crop_h))
     width, height = max(8, round(crop_w * factor)), max(8, round(crop_h * factor))

@@ -4,13 +4,14 @@ and camera in a close-up beside a full-body photo."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from PIL import Image
 
 from core.commands.main import main
 from core.recon import load_photo
 from core.recon.errors import PersonTooSmallError, SeveralPeopleError
-from core.recon.perception import MIN_FACE_PIXELS, perceive
+from core.recon.perception import MIN_FACE_PIXELS, close_up_mask, face_mask, perceive
 from tests.photos import shared_photo
 
 FACE = "face_closeup_woman_facepaint_01.jpg"
@@ -21,8 +22,33 @@ def test_a_face_close_up_is_a_face_only_view():
     seen = perceive(load_photo(shared_photo(FACE)), allow_close_up=True)
     assert seen.close_up and seen.face is not None and seen.left_hand is None
     assert seen.body.visibility.max() == 0
-    assert 0.05 < seen.mask.mean() < 0.5  # the face mesh's hull, not the whole photo
     assert seen.box.width > MIN_FACE_PIXELS
+    # The mask is the person's head, hair, neck and shoulders, not the face mesh's hull
+    # alone (the hair and ears then took their colours from the full-body photo's few
+    # pixels) and not the dark wooden door behind her.
+    mask, box = seen.mask, seen.box
+    x, y = seen.face.pixels.round().astype(int).T
+    assert mask[y, x].min() >= 0.5
+    hull = face_mask(seen.face.pixels, mask.shape)
+    assert float((mask >= 0.5).sum()) > 2.0 * float(hull.sum())
+    top, middle = int(box.y0), int(box.center[0])
+    assert mask[max(0, top - int(0.1 * box.height)), middle] >= 0.5  # the hair above
+    assert mask[: int(box.y0) // 2, :].mean() < 0.2 and mask[:, :20].mean() < 0.2
+
+
+def test_the_close_up_mask_keeps_the_person_whose_face_it_is():
+    person = np.zeros((60, 80), np.float32)
+    person[5:50, 5:35] = 0.9  # this person: head and shoulders
+    person[10:40, 50:75] = 0.8  # someone else, apart
+    person[4, 5:35] = 0.3  # this person's soft edge
+    face = np.zeros_like(person)
+    face[15:30, 12:28] = 1.0
+    face[14, 12] = 1.0  # a face point the segmentation missed
+    person[14, 12] = 0.0
+    mask = close_up_mask(person, face)
+    assert np.all(mask[5:50, 5:35][person[5:50, 5:35] > 0] >= 0.9)
+    assert np.all(mask[:, 45:] == 0)
+    assert mask[4, 20] == pytest.approx(0.3) and mask[14, 12] == 1.0
 
 
 def test_two_faces_need_a_person_number():
@@ -33,6 +59,11 @@ def test_two_faces_need_a_person_number():
     left = perceive(photo, person=0, allow_close_up=True)
     assert right.close_up and right.person == 1
     assert left.box.center[0] < right.box.center[0]
+    for seen, other in ((left, right), (right, left)):  # each mask leaves the other face out
+        x, y = (round(c) for c in seen.box.center)
+        assert seen.mask[y, x] >= 0.5
+        x, y = (round(c) for c in other.box.center)
+        assert seen.mask[y, x] == 0.0
 
 
 def test_a_face_under_64_pixels_is_too_small(tmp_path):
