@@ -16,7 +16,8 @@ at seed 11: that is the body fit's placing of the chest, not the face).
     python -m core.recon.closeup_bench --seeds 11 --quality draft [--face-photo] [--out DIR]
         [--truth DIR/seed11/truth.lca]    (score another revision on the same truth)
     python -m core.recon.closeup_bench --truth DIR/seed11/truth.lca --score A.lca [B.lca ...]
-                                          (score saved avatars, e.g. made by an older revision)
+        [--parts]   (score saved avatars, e.g. made by an older revision; --parts adds the
+                     face close-up's squared error by the truth's body part)
 """
 
 from __future__ import annotations
@@ -101,6 +102,40 @@ def close_up_scores(truth: Avatar, made: Avatar, size: int = SIZE) -> list[Close
     return scores
 
 
+@dataclass(frozen=True)
+class PartError:
+    """The face close-up's error over the pixels where the truth shows one body part
+    ("background" where only the made avatar covers): its share of the frame's squared
+    error, its pixel count and its PSNR (dB)."""
+
+    part: str
+    share: float
+    pixels: int
+    psnr: float
+
+
+def face_error_by_part(truth: Avatar, made: Avatar, size: int = SIZE) -> list[PartError]:
+    """Where the face close-up's squared error lies, by the truth's part pass over the
+    pixels either avatar covers (as the ``face`` score counts them), largest share first."""
+    cameras = close_up_camera(truth, "face", size), close_up_camera(made, "face", size)
+    with torch.no_grad():
+        a, b = (
+            render(avatar_scene(x), c, background=BACKGROUND)
+            for x, c in zip((truth, made), cameras, strict=True)
+        )
+    covered = (a.alpha > 0.5) | (b.alpha > 0.5)
+    error = (a.rgb.clamp(0, 1) - b.rgb.clamp(0, 1)).square().mean(-1)
+    total = float(error[covered].sum())
+    rows = []
+    for index in sorted(set(a.part[covered].tolist())):
+        here = covered & (a.part == index)
+        name = truth.part_names[index] if index >= 0 else "background"
+        psnr = masked_psnr(b.rgb.clamp(0, 1), a.rgb.clamp(0, 1), here)
+        share = float(error[here].sum()) / total if total > 0 else 0.0
+        rows.append(PartError(name, share, int(here.sum()), psnr))
+    return sorted(rows, key=lambda r: -r.share)
+
+
 def _only(avatar: Avatar, parts: tuple[str, ...]) -> Avatar:
     """``avatar`` with every Gaussian outside ``parts`` made transparent."""
     keep = in_parts(avatar.binding.part, avatar.part_names, parts)
@@ -160,6 +195,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="LCA",
         help="only score these saved avatars (made by any revision) against --truth",
     )
+    parser.add_argument(
+        "--parts",
+        action="store_true",
+        help="with --score: also where the face close-up's error lies, by the truth's parts",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     if args.score:
@@ -169,8 +209,11 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("--score needs --truth")
         truth = load_lca(Path(args.truth))
         for path in args.score:
-            scores = close_up_scores(truth, load_lca(Path(path)))
-            print(json.dumps({"avatar": path, "scores": [asdict(s) for s in scores]}))
+            made = load_lca(Path(path))
+            row = {"avatar": path, "scores": [asdict(s) for s in close_up_scores(truth, made)]}
+            if args.parts:
+                row["face_by_part"] = [asdict(e) for e in face_error_by_part(truth, made)]
+            print(json.dumps(row))
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

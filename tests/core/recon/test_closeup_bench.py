@@ -4,10 +4,11 @@ scored over the head alone, so a shirt that differs below the chin does not coun
 import dataclasses
 import math
 
+import pytest
 import torch
 
 from core.body.parts import in_parts
-from core.recon.closeup_bench import HEAD_PARTS, close_up_scores
+from core.recon.closeup_bench import HEAD_PARTS, close_up_scores, face_error_by_part
 from core.render.sh import SH_C0
 
 
@@ -40,3 +41,13 @@ def test_the_head_score_leaves_out_the_shirt_and_sees_the_face(subject):
         )
     }
     assert head["face.head"].psnr < head["face"].psnr < 20.0
+
+
+def test_the_face_error_by_part_finds_the_part_that_differs(subject):
+    same = face_error_by_part(subject, subject, size=128)
+    assert all(row.share == 0.0 and math.isinf(row.psnr) for row in same)
+    shirt = face_error_by_part(subject, _recoloured(subject, ("torso",), (0.1, 0.9, 0.1)), 128)
+    assert shirt[0].part == "torso" and shirt[0].share > 0.9
+    assert sum(row.share for row in shirt) == pytest.approx(1.0)
+    assert {row.part for row in shirt} >= {"torso", "head"}
+    assert next(r for r in shirt if r.part == "head").psnr > shirt[0].psnr + 10.0
