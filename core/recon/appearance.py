@@ -22,7 +22,8 @@ Step 4 of "create an avatar from photos". Body fitting (``core.recon.body_fit``)
    - (1 - SSIM_WEIGHT) L1 + SSIM_WEIGHT (1 - SSIM) against the photo where it surely shows
      the person (the shrunk mask; elsewhere the target is the render itself);
    - MASK_WEIGHT mean |alpha - mask| (with the random background, this also makes the
-     person opaque);
+     person opaque); below the chin of a face close-up, where its shoulders may lie off
+     the fitted body's, only mean (1 - alpha) mask (``ViewTarget.outside``);
    - OFFSET_WEIGHT mean |offset|^2, offsets in triangle sizes: hair and loose clothing may
      leave the surface, but not far;
    - SCALE_WEIGHT mean relu(log_scale - seeded - ln SCALE_GROWTH)^2: no Gaussian grows into
@@ -284,10 +285,10 @@ def refine(
         target = torch.where(view.inner[..., None], view.rgb, result.rgb.detach())
         loss = (1 - SSIM_WEIGHT) * (result.rgb - target).abs().mean()
         loss = loss + SSIM_WEIGHT * (1 - ssim(result.rgb, target))
-        if view.close_up:  # its mask: where the person surely is, not where not
-            loss = loss + MASK_WEIGHT * ((1 - result.alpha) * view.mask).mean()
-        else:
-            loss = loss + MASK_WEIGHT * (result.alpha - view.mask).abs().mean()
+        miss = (result.alpha - view.mask).abs()
+        if view.outside is not None:  # elsewhere only where the person surely is counts
+            miss = torch.where(view.outside, miss, (1 - result.alpha) * view.mask)
+        loss = loss + MASK_WEIGHT * miss.mean()
         loss = loss + OFFSET_WEIGHT * params["offset"].square().sum(-1).mean()
         drift = (params["sh_dc"] - start_dc) * SH_C0  # in colour units
         loss = loss + COLOUR_WEIGHT * drift.square().sum(-1).mean()

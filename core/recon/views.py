@@ -74,9 +74,11 @@ class ViewTarget:
         background), so where colours are taken from.
     vertices: (V, 3) float32 body-mesh vertices in this photo's pose, at the fitted shape.
     box: (x0, y0, x1, y1) the crop in photo pixels.
-    close_up: a face close-up, cropped to the face: its mask says where the person surely
-        is, not where they are not (only the head is fitted to it, so the shoulders the
-        mask shows may lie off the fitted body's).
+    close_up: a face close-up, cropped to the face.
+    outside: (H, W) bool, where the mask also says where the person is not; None:
+        everywhere. In a close-up, the rows above the chin: only the head and neck are
+        fitted to it, so the shoulders below may lie off the fitted body's, and there the
+        mask only says where the person surely is.
     """
 
     camera: Camera
@@ -86,6 +88,7 @@ class ViewTarget:
     vertices: Tensor
     box: tuple[int, int, int, int]
     close_up: bool = False
+    outside: Tensor | None = None
 
 
 def posed_vertices(body: BodyModel, fit: BodyFit) -> Tensor:
@@ -186,7 +189,13 @@ def prepare_view(view: FittedView, vertices: Tensor, size: int) -> ViewTarget:
     window = 2 * MASK_ERODE + 1
     eroded = -F_nn.max_pool2d(-mask[None, None], window, stride=1, padding=MASK_ERODE)[0, 0]
     inner = eroded >= MASK_THRESHOLD
-    return ViewTarget(cropped, rgb, mask, inner, vertices.float(), (x0, y0, x1, y1), close_up)
+    outside = None
+    if close_up:  # above the chin (the face mesh's lowest point)
+        chin = sy * (float(view.perception.face.pixels[:, 1].max()) - y0)
+        rows = torch.arange(height, device=device, dtype=torch.float32) + 0.5
+        outside = (rows < chin)[:, None].expand(height, width)
+    box = (x0, y0, x1, y1)
+    return ViewTarget(cropped, rgb, mask, inner, vertices.float(), box, close_up, outside)
 
 
 def crop_views(fit: BodyFit, vertices: Tensor, size: int = RENDER_SIZE) -> list[ViewTarget]:

@@ -119,3 +119,17 @@ def test_close_ups_are_fitted_after_the_full_body_photos_with_their_shape(anny_b
     assert (camera.height, camera.width) == close.photo.rgb.shape[:2]
     head = anny_body.bone_names.index("head")
     assert float(both.views[0].pose.rotations[head].norm()) > 0  # the close-up's head is fitted
+
+    # The close-up is cropped to its face (the mask's shoulders would shrink the face), and
+    # its mask says where the person is not only above the chin.
+    from core.recon.views import prepare_views
+
+    views = prepare_views(anny_body, both, 200)
+    assert views[1].outside is None and views[0].close_up
+    x0, y0, x1, y1 = views[0].box
+    box = close.box
+    assert x0 <= box.x0 and box.x1 <= x1 and y0 <= box.y0 and box.y1 <= y1
+    assert (x1 - x0) < 1.6 * max(box.width, box.height) + 2
+    chin = (float(close.face.pixels[:, 1].max()) - y0) * views[0].rgb.shape[0] / (y1 - y0)
+    assert bool(views[0].outside[: int(chin) - 1].all())
+    assert not bool(views[0].outside[int(chin) + 1 :].any())
