@@ -48,8 +48,8 @@ class BodyTargets:
     person size in pixels; world: (B, 33, 3) MediaPipe world landmarks (camera axes);
     hands: (B, 2, 21, 2) pixels (left, right); hand_weight, hand_scale: (B, 2);
     face: (B, F, 2) pixels; face_weight, face_scale: (B,); mask: (B, 1, M, M) soft person
-    mask; K: (B, 3, 3); close_up: (B,) 1 for face close-ups (no body; their mask is the
-    face's, so the silhouette term leaves them out); sizes: B (width, height).
+    mask; K: (B, 3, 3); close_up: (B,) 1 for face close-ups (no body; only their head is
+    fitted, so the silhouette term leaves them out); sizes: B (width, height).
     """
 
     body: Tensor

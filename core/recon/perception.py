@@ -11,6 +11,7 @@ Thresholds were measured on ../shared/photos; docs/recon.md has the table.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -215,17 +216,12 @@ def _close_up(photo: Photo, models: Landmarkers, person: int | None) -> Percepti
             f"{MIN_FACE_PIXELS} needed); use a closer or higher-resolution face photo."
         )
     zeros = np.zeros((33, 4), dtype=np.float32)
-    face = face_mask(points[:, :2], rgb.shape[:2])
     person = models.person_mask(rgb, Window.around(boxes[index], rgb.shape, CLOSE_UP_MASK_FILL))
-    for i, other in enumerate(boxes):  # another face beside this one is not this person
-        if i != index:
-            grown = other.expanded(0.25 * other.width, 0.25 * other.height)
-            rows = slice(max(0, int(grown.y0)), max(0, int(grown.y1) + 1))
-            person[rows, slice(max(0, int(grown.x0)), max(0, int(grown.x1) + 1))] = 0.0
+    others = [b for i, b in enumerate(boxes) if i != index]
     hit = PoseHit(
         body=Landmarks(zeros),
         world=np.zeros((33, 3), np.float32),
-        mask=close_up_mask(person, face),
+        mask=close_up_mask(person, face_mask(points[:, :2], rgb.shape[:2]), others),
         face=found,
     )
     box = Box(float(low[0]), float(low[1]), float(high[0]), float(high[1]))
@@ -257,14 +253,20 @@ def face_mask(points: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return mask.astype(np.float32)
 
 
-def close_up_mask(person: np.ndarray, face: np.ndarray) -> np.ndarray:
+def close_up_mask(person: np.ndarray, face: np.ndarray, others: Sequence[Box] = ()) -> np.ndarray:
     """(H, W) float32: the close-up's person mask, from ``person`` (SelfieSegmentation's
     probability) and ``face`` (the face mesh's hull, 0 or 1): the connected regions of
     ``person`` >= 0.5 that overlap the face, with their soft edge, and the face hull itself
     (a segmentation that misses part of the face never drops it). Another person's region
-    that touches none of the face is left out."""
+    that touches none of the face is left out, and so is each of the ``others`` faces' boxes
+    grown by a quarter (a face beside this one is not this person, touching or not)."""
     import cv2
 
+    person = person.copy()
+    for other in others:
+        grown = other.expanded(0.25 * other.width, 0.25 * other.height)
+        rows = slice(max(0, int(grown.y0)), max(0, int(grown.y1) + 1))
+        person[rows, slice(max(0, int(grown.x0)), max(0, int(grown.x1) + 1))] = 0.0
     sure = (person >= 0.5).astype(np.uint8)
     _, labels = cv2.connectedComponents(sure)
     kept = np.unique(labels[(face > 0) & (sure > 0)])

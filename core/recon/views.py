@@ -74,7 +74,6 @@ class ViewTarget:
         background), so where colours are taken from.
     vertices: (V, 3) float32 body-mesh vertices in this photo's pose, at the fitted shape.
     box: (x0, y0, x1, y1) the crop in photo pixels.
-    close_up: a face close-up, cropped to the face.
     outside: (H, W) bool, where the mask also says where the person is not; None:
         everywhere. In a close-up, the rows above the chin: only the head and neck are
         fitted to it, so the shoulders below may lie off the fitted body's, and there the
@@ -87,7 +86,6 @@ class ViewTarget:
     inner: Tensor
     vertices: Tensor
     box: tuple[int, int, int, int]
-    close_up: bool = False
     outside: Tensor | None = None
 
 
@@ -195,7 +193,7 @@ def prepare_view(view: FittedView, vertices: Tensor, size: int) -> ViewTarget:
         rows = torch.arange(height, device=device, dtype=torch.float32) + 0.5
         outside = (rows < chin)[:, None].expand(height, width)
     box = (x0, y0, x1, y1)
-    return ViewTarget(cropped, rgb, mask, inner, vertices.float(), box, close_up, outside)
+    return ViewTarget(cropped, rgb, mask, inner, vertices.float(), box, outside)
 
 
 def crop_views(fit: BodyFit, vertices: Tensor, size: int = RENDER_SIZE) -> list[ViewTarget]:

@@ -11,6 +11,7 @@ from PIL import Image
 from core.commands.main import main
 from core.recon import load_photo
 from core.recon.errors import PersonTooSmallError, SeveralPeopleError
+from core.recon.geometry import Box
 from core.recon.perception import MIN_FACE_PIXELS, close_up_mask, face_mask, perceive
 from tests.photos import shared_photo
 
@@ -49,6 +50,14 @@ def test_the_close_up_mask_keeps_the_person_whose_face_it_is():
     assert np.all(mask[5:50, 5:35][person[5:50, 5:35] > 0] >= 0.9)
     assert np.all(mask[:, 45:] == 0)
     assert mask[4, 20] == pytest.approx(0.3) and mask[14, 12] == 1.0
+    person[10:40, 35:50] = 0.8  # the other person now touches this one
+    assert mask_sum(close_up_mask(person, face)[:, 45:]) > 0
+    beside = close_up_mask(person, face, [Box(55.0, 15.0, 70.0, 30.0)])  # their face's box
+    assert mask_sum(beside[15:30, 55:70]) == 0 and mask_sum(beside[15:30, 12:28]) == 15 * 16
+
+
+def mask_sum(mask):
+    return float((mask >= 0.5).sum())
 
 
 def test_two_faces_need_a_person_number():
@@ -125,7 +134,7 @@ def test_close_ups_are_fitted_after_the_full_body_photos_with_their_shape(anny_b
     from core.recon.views import prepare_views
 
     views = prepare_views(anny_body, both, 200)
-    assert views[1].outside is None and views[0].close_up
+    assert views[1].outside is None and views[0].outside is not None
     x0, y0, x1, y1 = views[0].box
     box = close.box
     assert x0 <= box.x0 and box.x1 <= x1 and y0 <= box.y0 and box.y1 <= y1
