@@ -77,19 +77,11 @@ def close_up_scores(truth: Avatar, made: Avatar, size: int = SIZE) -> list[Close
     scores = []
     for view in CLOSE_UPS:
         cameras = close_up_camera(truth, view, size), close_up_camera(made, view, size)
-        with torch.no_grad():
-            a, b = (
-                render(avatar_scene(x), c, background=BACKGROUND)
-                for x, c in zip((truth, made), cameras, strict=True)
-            )
+        a, b = _render_both(truth, made, cameras)
         similarity = ssim_map(b.rgb.clamp(0, 1), a.rgb.clamp(0, 1))
         masks = {view: (a.alpha > 0.5) | (b.alpha > 0.5)}
         if view == "face":
-            with torch.no_grad():
-                a_head, b_head = (
-                    render(avatar_scene(_only(x, HEAD_PARTS)), c, background=BACKGROUND)
-                    for x, c in zip((truth, made), cameras, strict=True)
-                )
+            a_head, b_head = _render_both(truth, made, cameras, HEAD_PARTS)
             masks["face.head"] = (a_head.alpha > 0.5) | (b_head.alpha > 0.5)
         for name, covered in masks.items():
             scores.append(
@@ -118,11 +110,7 @@ def face_error_by_part(truth: Avatar, made: Avatar, size: int = SIZE) -> list[Pa
     """Where the face close-up's squared error lies, by the truth's part pass over the
     pixels either avatar covers (as the ``face`` score counts them), largest share first."""
     cameras = close_up_camera(truth, "face", size), close_up_camera(made, "face", size)
-    with torch.no_grad():
-        a, b = (
-            render(avatar_scene(x), c, background=BACKGROUND)
-            for x, c in zip((truth, made), cameras, strict=True)
-        )
+    a, b = _render_both(truth, made, cameras)
     covered = (a.alpha > 0.5) | (b.alpha > 0.5)
     error = (a.rgb.clamp(0, 1) - b.rgb.clamp(0, 1)).square().mean(-1)
     total = float(error[covered].sum())
@@ -134,6 +122,18 @@ def face_error_by_part(truth: Avatar, made: Avatar, size: int = SIZE) -> list[Pa
         share = float(error[here].sum()) / total if total > 0 else 0.0
         rows.append(PartError(name, share, int(here.sum()), psnr))
     return sorted(rows, key=lambda r: -r.share)
+
+
+@torch.no_grad()
+def _render_both(
+    truth: Avatar, made: Avatar, cameras: tuple[Camera, Camera], parts: tuple[str, ...] = ()
+):
+    """``truth`` and ``made``, each in its own camera of ``cameras``, over BACKGROUND (with
+    only ``parts`` opaque, where given)."""
+    return tuple(
+        render(avatar_scene(_only(x, parts) if parts else x), c, background=BACKGROUND)
+        for x, c in zip((truth, made), cameras, strict=True)
+    )
 
 
 def _only(avatar: Avatar, parts: tuple[str, ...]) -> Avatar:
